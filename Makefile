@@ -1,0 +1,38 @@
+# The two commands a newcomer needs (see README.md):
+#   make course   set up, build the StickActions dataset, run the course
+#   make test     set up, run the whole test suite
+# Both are idempotent and need no GPU and no network beyond the package index.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.hybridvid-installed
+PROFILE ?=
+DATA_DIR ?= datasets/stickactions
+PYTEST_ARGS ?=
+
+.PHONY: course test venv data clean-data
+
+venv: $(STAMP)
+
+# Re-install only when the package definition changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "HybridVid needs Python 3.11; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(BIN)/hybridvid doctor
+	@touch $(STAMP)
+
+data: venv
+	$(BIN)/hybridvid data synth --out $(DATA_DIR) --preset default
+
+course: data
+	$(BIN)/hybridvid data inspect --format stickactions --root $(DATA_DIR)
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean-data:
+	rm -rf $(DATA_DIR)

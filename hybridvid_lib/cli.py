@@ -1,0 +1,200 @@
+"""The ``hybridvid`` command.
+
+::
+
+    hybridvid doctor                                   versions, OpenCV build, GPU
+    hybridvid data synth --out DIR [--preset P] [--seed S]
+    hybridvid data inspect --format F --root DIR [--videos DIR] [--splits DIR] [--split N] [--json]
+    hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
+    hybridvid bench pipeline [--json]
+
+User mistakes (a path that does not exist, a folder with no dataset, an unknown name)
+print one sentence on stderr and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from hybridvid_lib.errors import HybridVidError
+
+DATA_FORMATS = ("stickactions", "ucf101", "hmdb51", "folder")
+
+
+def _add_dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", required=True, choices=DATA_FORMATS, help="dataset layout")
+    p.add_argument("--root", required=True, type=Path,
+                   help="folder the dataset (or its official archives) was extracted into")
+    p.add_argument("--videos", type=Path, default=None,
+                   help="video folder, if not the standard one below --root (UCF-101/, hmdb51_org/)")
+    p.add_argument("--splits", type=Path, default=None,
+                   help="split-list folder, if not the standard one (ucfTrainTestlist/, testTrainMulti_7030_splits/)")
+    p.add_argument("--split", type=int, default=1, help="official split number, 1-3 (default 1)")
+
+
+def _load(args: argparse.Namespace, *, check_videos: bool = True, progress: bool = False):
+    from hybridvid_lib.data.datasets import load_dataset
+
+    return load_dataset(args.format, args.root, videos=args.videos, splits=args.splits,
+                        split=args.split, check_videos=check_videos, progress=progress)
+
+
+# --------------------------------------------------------------------------- handlers
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from hybridvid_lib.doctor import report
+
+    text, ok = report()
+    print(text)
+    return 0 if ok else 1
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from hybridvid_lib.data.synth import generate_stickactions
+
+    summary = generate_stickactions(args.out, preset=args.preset, seed=args.seed,
+                                    force=args.force, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(summary.get("message", f"StickActions written to {args.out}"))
+    return 0
+
+
+def cmd_data_inspect(args: argparse.Namespace) -> int:
+    ds = _load(args, check_videos=not args.no_check, progress=not args.json)
+    summary = ds.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{summary['format']} split {summary['split']}: {summary['num_classes']} classes, "
+          f"{summary['train']} train / {summary['test']} test / {summary['unused']} unused videos listed "
+          f"({summary['train_groups']} train groups, {summary['test_groups']} test groups)")
+    print(f"video root: {summary['video_root']}")
+    for key in ("missing", "unreadable"):
+        items = summary[key]
+        print(f"{key}: {len(items)}" + ("" if not items else ":"))
+        for item in items[:20]:
+            print(f"  {item}")
+        if len(items) > 20:
+            print(f"  ... and {len(items) - 20} more (use --json for the full list)")
+    if summary["mirror_pairs"]:
+        print("mirror pairs (a horizontal flip swaps them): "
+              + ", ".join(" / ".join(p) for p in summary["mirror_pairs"]))
+    if summary["reverse_pairs"]:
+        print("time-reversed pairs: " + ", ".join(" / ".join(p) for p in summary["reverse_pairs"]))
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_data_flow(args: argparse.Namespace) -> int:
+    from hybridvid_lib.data.flow import compute_flow_cache, default_flow_cache_dir
+
+    ds = _load(args, check_videos=True, progress=False)
+    subsets = [s for s in args.subsets.split(",") if s]
+    records, skipped = [], []
+    for name in subsets:
+        records += ds.usable(name)
+        skipped += ds.skipped(name)
+    if skipped and args.strict:
+        raise HybridVidError(
+            f"{len(skipped)} listed videos are missing or unreadable (first: {skipped[0]['video']}); "
+            "drop --strict to skip them with a warning."
+        )
+    for s in skipped:
+        print(f"warning: skipping {s['video']} ({s['reason']})", file=sys.stderr)
+    cache = args.cache or default_flow_cache_dir(ds, args.method, args.size)
+    report = compute_flow_cache(records, cache, method=args.method, size=args.size,
+                                progress=not args.json)
+    report["skipped"] = skipped
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"optical flow ({args.method}, short side {args.size}) in {cache}: "
+              f"{report['computed']} computed, {report['cached']} already cached, "
+              f"{len(report['failed'])} failed, {len(skipped)} skipped")
+    return 0 if not report["failed"] else 1
+
+
+def cmd_bench_pipeline(args: argparse.Namespace) -> int:
+    from hybridvid_lib.bench import bench_pipeline, format_bench
+
+    result = bench_pipeline(root=args.root, num_videos=args.videos, epochs=args.epochs,
+                            num_frames=args.frames, frame_size=args.size, progress=not args.json)
+    print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hybridvid", description="HybridVid course kit: data, training and the course runner.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("doctor", help="check the installation: versions, OpenCV build, GPU")
+    p.set_defaults(func=cmd_doctor)
+
+    data = sub.add_parser("data", help="build, inspect and preprocess datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
+    p = dsub.add_parser("synth", help="generate the StickActions dataset")
+    p.add_argument("--out", required=True, type=Path, help="folder to write the dataset into")
+    p.add_argument("--preset", default="default", choices=("smoke", "default", "hard"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="rebuild even if a complete copy is there")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_data_synth)
+
+    p = dsub.add_parser("inspect", help="count classes and videos; list missing and unreadable ones")
+    _add_dataset_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-check", action="store_true",
+                   help="do not open every video (unreadable is then left empty)")
+    p.set_defaults(func=cmd_data_inspect)
+
+    p = dsub.add_parser("flow", help="compute and cache optical flow (resumable)")
+    _add_dataset_args(p)
+    p.add_argument("--method", default="dis", choices=("dis", "farneback", "tvl1"))
+    p.add_argument("--size", type=int, default=64, help="short side at which flow is computed")
+    p.add_argument("--cache", type=Path, default=None, help="cache folder (default: beside the dataset)")
+    p.add_argument("--subsets", default="train,test", help="comma-separated: train,test,unused")
+    p.add_argument("--strict", action="store_true", help="fail on missing or unreadable videos")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_data_flow)
+
+    bench = sub.add_parser("bench", help="benchmarks (figures, not tests)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    p = bsub.add_parser("pipeline", help="naive OpenCV generator vs. the cached tf.data pipeline; flow fps")
+    p.add_argument("--root", type=Path, default=None,
+                   help="a StickActions folder to read (default: build a small one in a temp folder)")
+    p.add_argument("--videos", type=int, default=48, help="number of videos to read")
+    p.add_argument("--epochs", type=int, default=3, help="epochs of the tf.data pipeline (first + cached)")
+    p.add_argument("--frames", type=int, default=16, help="frames per clip")
+    p.add_argument("--size", type=int, default=64, help="clip frame size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_pipeline)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except HybridVidError as err:
+        print(f"hybridvid: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hybridvid: interrupted; finished work is kept and the next run continues from it.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

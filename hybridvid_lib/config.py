@@ -1,0 +1,233 @@
+"""The profile table: every size, epoch count and batch of the course comes from here.
+
+Three profiles, one purpose each:
+
+========  =====================================================================
+``smoke``  proves things run: tiny data, one epoch, seconds per notebook (tests)
+``cpu``    teaches: real numbers on a 2-core laptop in minutes (the default)
+``gpu``    the real sizes, for a researcher's GPU box
+========  =====================================================================
+
+A notebook resolves its settings in one call::
+
+    from hybridvid_lib.config import resolve_settings
+    settings = resolve_settings(PROFILE, epochs=EPOCHS)   # None means "profile default"
+
+Any field can be overridden by keyword; an unknown name raises a
+:class:`~hybridvid_lib.errors.SettingsError` that lists the known ones. The profile
+defaults to the ``HYBRIDVID_PROFILE`` environment variable, then ``cpu``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridvid_lib.errors import SettingsError
+
+PROFILE_ENV = "HYBRIDVID_PROFILE"
+DATA_ENV = "HYBRIDVID_DATA"
+DEFAULT_PROFILE = "cpu"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one run. Field names are the course's fixed vocabulary."""
+
+    profile: str
+    # --- data ---
+    dataset_preset: str  # StickActions preset built for this profile
+    frame_size: int  # square crop fed to the models, pixels
+    short_side: int  # frames are resized so their short side is this, then cropped
+    num_frames: int  # frames per clip (T)
+    sampling: str  # test-time frame sampling: uniform | stride | segments
+    frame_stride: int  # stride of the "stride" and "random" sampling strategies
+    cache_short_side: int  # short side of the decoded uint8 cache (>= short_side)
+    flow_method: str  # dis | farneback | tvl1
+    flow_size: int  # short side at which optical flow is computed and cached
+    flip_policy: str  # horizontal flip augmentation: swap | skip | off
+    # --- training ---
+    batch_size: int
+    num_epochs: int
+    learning_rate: float
+    seeds: tuple[int, ...] = field(default=(0,))
+
+    def replace(self, **overrides: Any) -> "Settings":
+        """Return a copy with some fields changed (same checks as :func:`resolve_settings`)."""
+        return _apply_overrides(self, overrides)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict, JSON-serialisable (tuples become lists)."""
+        out = dataclasses.asdict(self)
+        out["seeds"] = list(self.seeds)
+        return out
+
+
+PROFILES: dict[str, Settings] = {
+    "smoke": Settings(
+        profile="smoke",
+        dataset_preset="smoke",
+        frame_size=32,
+        short_side=36,
+        num_frames=8,
+        sampling="uniform",
+        frame_stride=2,
+        cache_short_side=36,
+        flow_method="dis",
+        flow_size=32,
+        flip_policy="swap",
+        batch_size=4,
+        num_epochs=1,
+        learning_rate=1e-3,
+        seeds=(0,),
+    ),
+    "cpu": Settings(
+        profile="cpu",
+        dataset_preset="default",
+        frame_size=64,
+        short_side=72,
+        num_frames=16,
+        sampling="uniform",
+        frame_stride=2,
+        cache_short_side=72,
+        flow_method="dis",
+        flow_size=64,
+        flip_policy="swap",
+        batch_size=8,
+        num_epochs=15,
+        learning_rate=1e-3,
+        seeds=(0, 1, 2),
+    ),
+    "gpu": Settings(
+        profile="gpu",
+        dataset_preset="default",
+        frame_size=112,
+        short_side=128,
+        num_frames=32,
+        sampling="uniform",
+        frame_stride=2,
+        cache_short_side=128,
+        flow_method="tvl1",
+        flow_size=112,
+        flip_policy="swap",
+        batch_size=32,
+        num_epochs=40,
+        learning_rate=1e-3,
+        seeds=(0, 1, 2, 3, 4),
+    ),
+}
+
+_CHOICES = {
+    "sampling": ("uniform", "stride", "segments"),
+    "flow_method": ("dis", "farneback", "tvl1"),
+    "flip_policy": ("swap", "skip", "off"),
+    "dataset_preset": ("smoke", "default", "hard"),
+}
+
+
+def default_profile() -> str:
+    """The profile named by ``HYBRIDVID_PROFILE``, else ``cpu``."""
+    return os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+
+
+def resolve_settings(profile: str | None = None, **overrides: Any) -> Settings:
+    """Settings of ``profile`` with ``overrides`` applied; ``None`` values mean "keep the default".
+
+    Raises:
+        SettingsError: unknown profile, unknown setting name, or a value of the wrong kind.
+    """
+    name = profile or default_profile()
+    if name not in PROFILES:
+        raise SettingsError(
+            f"Unknown profile {name!r}; expected one of: {', '.join(PROFILES)}."
+        )
+    return _apply_overrides(PROFILES[name], overrides)
+
+
+def _apply_overrides(base: Settings, overrides: dict[str, Any]) -> Settings:
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in known or key == "profile":
+            names = ", ".join(n for n in known if n != "profile")
+            raise SettingsError(f"Unknown setting {key!r}; known settings: {names}.")
+        changes[key] = _coerce(key, value, getattr(base, key))
+    resolved = dataclasses.replace(base, **changes)
+    _validate(resolved)
+    return resolved
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Convert strings from papermill ``-p`` or the command line to the field's type."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                value = [v for v in value.replace(" ", "").split(",") if v]
+            return tuple(int(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"Setting {key!r} expects a value like {default!r}; got {value!r}."
+        ) from None
+
+
+def _validate(s: Settings) -> None:
+    for key, choices in _CHOICES.items():
+        if getattr(s, key) not in choices:
+            raise SettingsError(
+                f"Setting {key!r} must be one of {', '.join(choices)}; got {getattr(s, key)!r}."
+            )
+    for key in ("frame_size", "short_side", "num_frames", "frame_stride", "batch_size",
+                "cache_short_side", "flow_size"):
+        if getattr(s, key) < 1:
+            raise SettingsError(f"Setting {key!r} must be a positive whole number; got {getattr(s, key)}.")
+    if s.num_epochs < 0:
+        raise SettingsError(f"Setting 'num_epochs' must be 0 or more; got {s.num_epochs}.")
+    if s.short_side < s.frame_size:
+        raise SettingsError(
+            f"Setting 'short_side' ({s.short_side}) must be at least 'frame_size' ({s.frame_size}): "
+            "frames are resized to short_side and then cropped to frame_size."
+        )
+    if s.cache_short_side < s.short_side:
+        raise SettingsError(
+            f"Setting 'cache_short_side' ({s.cache_short_side}) must be at least 'short_side' ({s.short_side})."
+        )
+    if not s.seeds:
+        raise SettingsError("Setting 'seeds' needs at least one seed, e.g. (0,) or '0,1,2'.")
+
+
+def project_root() -> Path | None:
+    """The checkout this library was installed from (editable install), else ``None``."""
+    candidate = Path(__file__).resolve().parents[1]
+    return candidate if (candidate / "pyproject.toml").is_file() else None
+
+
+def data_root() -> Path:
+    """Default data root: ``$HYBRIDVID_DATA``, else ``<checkout>/datasets``, else ``~/.cache/hybridvid``."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    root = project_root()
+    if root is not None:
+        return root / "datasets"
+    return Path.home() / ".cache" / "hybridvid" / "datasets"
+
+
+def stickactions_dir(preset: str = "default") -> Path:
+    """Where ``make course`` (preset ``default``) and the notebooks keep StickActions."""
+    return data_root() / ("stickactions" if preset == "default" else f"stickactions-{preset}")

@@ -1,0 +1,83 @@
+"""Atomic file writing: an interrupted run leaves either the old file or the new one, never half a file.
+
+Every cache entry and output of the kit goes through these helpers. A writer creates
+``<name>.<random>.partial`` in the destination folder and renames it into place with
+:func:`os.replace`, which is atomic on POSIX and Windows when both paths are on one
+file system. Readers never trust ``*.partial`` files; :func:`remove_partials` clears
+leftovers from a killed run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+PARTIAL_SUFFIX = ".partial"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success rename it to ``path``.
+
+    ``suffix`` is appended after the temporary name so that tools which choose a
+    format from the file extension (OpenCV's ``VideoWriter``, ``np.save``) see the
+    right one. On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX + (suffix or ""), dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (fsync'd before the rename)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> Path:
+    """Write ``obj`` as JSON atomically (keys kept in insertion order, trailing newline)."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, allow_nan=False) + "\n")
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Save one array in ``.npy`` format atomically."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def remove_partials(folder: str | os.PathLike) -> int:
+    """Delete ``*.partial*`` leftovers of interrupted writes below ``folder``; return how many."""
+    count = 0
+    for leftover in Path(folder).rglob(f"*{PARTIAL_SUFFIX}*"):
+        if leftover.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                count += 1
+    return count

@@ -1,0 +1,59 @@
+"""Import TensorFlow without the C++ log lines that would spam every notebook.
+
+TensorFlow prints oneDNN, CUDA and CPU-feature notices from C++ straight to file
+descriptor 2 while it is imported. ``TF_CPP_MIN_LOG_LEVEL`` does not silence all of
+them, and ``TF_ENABLE_ONEDNN_OPTS=0`` does but makes Conv3D training about 8x slower on
+CPU, so we never set it. Instead file descriptor 2 points at ``/dev/null`` during the
+import only and is restored right after: later errors still reach the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from types import ModuleType
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def silenced_stderr_fd() -> Iterator[None]:
+    """Point the process's file descriptor 2 at /dev/null inside the block, then restore it."""
+    try:
+        sys.stderr.flush()
+    except Exception:  # a closed or unusual sys.stderr must not stop the import
+        pass
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow() -> ModuleType:
+    """Return the ``tensorflow`` module, importing it quietly the first time.
+
+    Python-level logging is lowered to errors; oneDNN stays on (see module docstring).
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with silenced_stderr_fd():
+        import tensorflow as tf  # noqa: PLC0415 - deliberately lazy and quiet
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def gpu_devices() -> list:
+    """Physical GPUs TensorFlow can use; an empty list on CPU-only machines.
+
+    The first device query makes CUDA print ``failed call to cuInit`` on machines with
+    no driver; that line says nothing a learner needs, so it is silenced too.
+    """
+    tf = import_tensorflow()
+    with silenced_stderr_fd():
+        return tf.config.list_physical_devices("GPU")
