@@ -1,0 +1,75 @@
+"""Group-aware folds, validation splits and the leak check."""
+
+from pathlib import Path
+
+import pytest
+
+from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.splits import check_no_group_leak, group_kfold_assign, stable_hash, train_val_split
+from hybridvid_lib.errors import DatasetError
+
+
+def record(group: str, n: int, label: int = 0) -> VideoRecord:
+    relpath = f"c{label}/{group}_{n}.avi"
+    return VideoRecord(relpath=relpath, path=Path("/v") / relpath, label=label, class_name=f"c{label}",
+                       group=group)
+
+
+def test_every_group_gets_one_fold_and_folds_are_balanced():
+    groups = [g for g, size in [("a", 5), ("b", 4), ("c", 3), ("d", 3), ("e", 2), ("f", 1)] for _ in range(size)]
+    folds = group_kfold_assign(groups, num_folds=3)
+    assert set(folds) == set(groups) and set(folds.values()) == {0, 1, 2}
+    sizes = [sum(1 for g in groups if folds[g] == f) for f in range(3)]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_assignment_does_not_depend_on_python_hash_salt_or_input_order():
+    # Pinned values: a salted hash() or an order-dependent rule would change them between runs.
+    groups = ["g01", "g02", "g03", "g04", "g05", "g06"]
+    pinned = group_kfold_assign(groups, 3, seed=0)
+    assert pinned == group_kfold_assign(list(reversed(groups)), 3, seed=0)
+    assert stable_hash("g01") == stable_hash("g01", seed=0) != stable_hash("g01", seed=1)
+    assert stable_hash("g01") == 13997319461555294502
+    assert pinned == {"g01": 1, "g02": 2, "g03": 2, "g04": 0, "g05": 0, "g06": 1}
+
+
+def test_seed_changes_which_groups_go_together():
+    groups = [f"g{i:02d}" for i in range(12)]
+    assignments = {tuple(sorted(group_kfold_assign(groups, 3, seed=s).items())) for s in range(5)}
+    assert len(assignments) > 1
+
+
+def test_too_few_groups_or_folds():
+    with pytest.raises(DatasetError, match=r"at least 3 groups; found 2 \(a, b\)"):
+        group_kfold_assign(["a", "a", "b"], 3)
+    with pytest.raises(ValueError, match="at least 2"):
+        group_kfold_assign(["a", "b"], 1)
+
+
+def test_leak_check_names_the_group():
+    split = DatasetSplit(format="folder", split=1, classes=["c0"], video_root=Path("/v"),
+                         train=[record("ann", 1), record("bob", 1)], test=[record("cy", 1)])
+    check_no_group_leak(split)
+    split.test.append(record("bob", 2))
+    with pytest.raises(DatasetError, match=r"Group 'bob' has videos in train \(c0/bob_1\.avi\) and test"):
+        check_no_group_leak(split)
+
+
+def test_train_val_split_keeps_groups_whole_and_is_reproducible():
+    records = [record(f"actor{g}", n, label=g % 2) for g in range(10) for n in range(3)]
+    train, val = train_val_split(records, val_fraction=0.2, seed=0)
+    assert len(train) + len(val) == len(records)
+    assert {r.group for r in train}.isdisjoint({r.group for r in val})
+    assert len({r.group for r in val}) == 2  # a fraction of the groups
+    assert train == [r for r in records if r in train]  # original order kept
+    assert (train, val) == train_val_split(records, val_fraction=0.2, seed=0)
+    assert val != train_val_split(records, val_fraction=0.2, seed=3)[1]
+
+
+def test_train_val_split_refuses_what_cannot_be_split():
+    with pytest.raises(DatasetError, match="at least 2 groups"):
+        train_val_split([record("solo", 1), record("solo", 2)])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        train_val_split([record("a", 1), record("b", 1)], val_fraction=1.0)
+    with pytest.raises(ValueError, match="at least one record"):
+        train_val_split([])
