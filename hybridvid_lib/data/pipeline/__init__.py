@@ -1,0 +1,55 @@
+"""``tf.data`` pipelines: RGB clips, (RGB, flow) pairs and skeleton sequences.
+
+Design: decode once, augment every epoch
+----------------------------------------
+::
+
+    records --map(decode, parallel)--> filter(failed) --> cache --> shuffle (training)
+            --> zip(per-element seed) --map(sample, crop, flip, to float, parallel)--> batch --> prefetch
+
+1. **Decode once.** Each video is decoded by :func:`hybridvid_lib.data.video.read_video`
+   inside ``tf.numpy_function`` in a ``map(..., num_parallel_calls=AUTOTUNE)``: OpenCV
+   releases the GIL, so this is about twice as fast as ``Dataset.from_generator``. Frames
+   are resized to a short side of ``settings.cache_short_side`` and centre-cropped to a
+   square of that size, so every cached video has the same ``H = W``; all ``T`` frames are
+   kept (``T`` varies per video). The cache holds uint8.
+2. **Cache.** ``.cache()`` in memory by default, or in files in a folder (``cache=``),
+   named by a fingerprint of the files (size, mtime) and sizes so a rebuilt dataset is
+   never served from a stale cache. The first epoch fills it; later epochs read it.
+3. **Per epoch, after the cache**: the frame indices are drawn by
+   :func:`hybridvid_lib.data.sampling.sample_indices` (the one source of truth for all
+   three pipelines), then a random crop (training) or centre crop (evaluation) after a
+   resize to ``settings.short_side``, a label-aware horizontal flip (training; policy
+   ``swap`` / ``skip`` / ``off``, see :func:`.augment.flip_decision`), and the conversion to
+   float32 in [-1, 1]. Because all of this happens after the cache, later epochs see new
+   clips. Sampling *before* the cache would freeze the first epoch's clips for every
+   later epoch (the TensorFlow video tutorial does that).
+
+Randomness. ``Dataset.random(seed, rerandomize_each_iteration=True)`` gives each element an
+int64 seed that depends only on ``seed`` and the epoch, and every random choice (sampling
+through a numpy generator, crop and flip through stateless TensorFlow ops) derives from
+it; the shuffle is seeded too. Same seed, same batches; a new epoch, new clips. Evaluation
+(``training=False``) keeps list order and draws nothing, so every epoch is identical.
+
+Bad videos. Missing or unreadable videos (known from the reader) are left out, listed in
+``Pipeline.skipped`` and summarised in one :class:`SkippedVideosWarning`; ``strict=True``
+raises :class:`~hybridvid_lib.errors.DatasetError` instead. A video that passed the probe
+but fails at decode time (rare) is found while the first epoch fills the cache: it is
+appended to ``Pipeline.skipped`` with reason ``decode failed``, warned about, and filtered
+out, so the epoch goes on with the others. (A file cache filled by an earlier run holds
+only the videos that decoded; that run's warning is the record of the failure.)
+"""
+
+from hybridvid_lib.data.pipeline.base import Pipeline, SkippedVideosWarning, skipped_videos
+from hybridvid_lib.data.pipeline.clips import clip_pipeline
+from hybridvid_lib.data.pipeline.pairs import pair_pipeline
+from hybridvid_lib.data.pipeline.skeleton_clips import skeleton_pipeline
+
+__all__ = [
+    "Pipeline",
+    "SkippedVideosWarning",
+    "clip_pipeline",
+    "pair_pipeline",
+    "skeleton_pipeline",
+    "skipped_videos",
+]

@@ -1,0 +1,218 @@
+"""What the three pipelines share: the ``Pipeline`` result, record selection, skip reporting, caching.
+
+Nothing here decodes or augments; see :mod:`.decoding` (numpy, before the cache) and
+:mod:`.augment` (TensorFlow ops, after the cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.sampling import sample_indices, window_length
+from hybridvid_lib.errors import DatasetError
+from hybridvid_lib.tf_setup import gpu_devices, import_tensorflow
+
+tf = import_tensorflow()
+
+# How many names a warning or an error message shows before "... and N more".
+_NAMES_SHOWN = 5
+
+
+class SkippedVideosWarning(UserWarning):
+    """Some listed videos are left out of a pipeline (missing, unreadable, or failed to decode)."""
+
+
+@dataclass
+class Pipeline:
+    """A ready ``tf.data`` pipeline and what went into it.
+
+    Attributes:
+        dataset: yields ``(inputs, labels)``; ``labels`` is ``(B,)`` int32, ``inputs`` is
+            described by ``element_spec_doc``.
+        num_videos: videos the pipeline reads (usable records; a video that fails at decode
+            time is still counted here and listed in ``skipped``).
+        skipped: ``{"video": relpath, "reason": ...}`` for every listed video left out;
+            reasons ``missing`` / ``unreadable`` (known when the pipeline is built) and
+            ``decode failed`` (found while the first epoch fills the cache, appended then).
+        class_names: class names, index = label.
+        element_spec_doc: shapes and value ranges of ``inputs``, e.g. ``(B, T, H, W, 3) float32 in [-1, 1]``.
+    """
+
+    dataset: Any
+    num_videos: int
+    skipped: list[dict]
+    class_names: list[str]
+    element_spec_doc: str
+
+
+def skipped_videos(ds: DatasetSplit, subset: str) -> list[dict]:
+    """Listed videos of ``subset`` that a pipeline leaves out, with the reason (``ds.skipped(subset)``)."""
+    return ds.skipped(subset)
+
+
+def _names(items: Sequence[dict]) -> str:
+    shown = ", ".join(item["video"] for item in items[:_NAMES_SHOWN])
+    more = len(items) - _NAMES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def select_records(
+    ds: DatasetSplit,
+    subset: str,
+    *,
+    strict: bool,
+    extra_check: Callable[[VideoRecord], str | None] | None = None,
+) -> tuple[list[VideoRecord], list[dict]]:
+    """Usable records of ``subset`` and the skipped ones; warn once (or raise with ``strict``).
+
+    ``extra_check(record)`` may return a reason to skip a usable record too (the skeleton
+    pipeline uses it for videos without a joints file).
+
+    Raises:
+        DatasetError: ``strict`` and some videos are skipped, or no video is usable.
+    """
+    skipped = skipped_videos(ds, subset)
+    records = []
+    for record in ds.usable(subset):
+        reason = extra_check(record) if extra_check is not None else None
+        if reason is None:
+            records.append(record)
+        else:
+            skipped.append({"video": record.relpath, "reason": reason})
+    listed = len(ds.subset(subset))
+    reasons = ", ".join(sorted({s["reason"] for s in skipped}))
+    if skipped and strict:
+        raise DatasetError(
+            f"{len(skipped)} of {listed} listed {subset} videos cannot be used ({reasons}: "
+            f"{_names(skipped)}); fix them, or build the pipeline with strict=False to skip them."
+        )
+    if not records:
+        raise DatasetError(
+            f"No usable {subset} video in {ds.video_root} ({listed} listed, {len(skipped)} skipped); "
+            "check the dataset root and that the split lists this subset."
+        )
+    if skipped:
+        warnings.warn(
+            f"Skipping {len(skipped)} of {listed} listed {subset} videos ({reasons}): "
+            f"{_names(skipped)}; Pipeline.skipped lists them all.",
+            SkippedVideosWarning,
+            stacklevel=3,
+        )
+    return records, skipped
+
+
+class FailureLog:
+    """Records videos that pass the probe but fail while the cache fills (decode worker threads)."""
+
+    def __init__(self, skipped: list[dict]):
+        self.skipped = skipped
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def record(self, relpath: str, detail: str) -> None:
+        with self._lock:
+            if relpath in self._seen:  # a re-read of a partly filled cache meets it again
+                return
+            self._seen.add(relpath)
+            self.skipped.append({"video": relpath, "reason": "decode failed"})
+        warnings.warn(
+            f"Skipping {relpath}: it failed to decode while the pipeline cache was filled ({detail}).",
+            SkippedVideosWarning,
+            stacklevel=2,
+        )
+
+
+def check_sampling(strategy: str, *, training: bool) -> None:
+    """Reject an unknown strategy, and ``random`` for evaluation (it never repeats)."""
+    window_length(1, strategy)  # raises ValueError for an unknown name
+    if strategy == "random" and not training:
+        raise ValueError(
+            "Sampling 'random' draws a new window every time; evaluation needs a deterministic "
+            "strategy: uniform, stride or segments."
+        )
+
+
+def sample_in_graph(num_available, seed, *, num_frames: int, strategy: str, stride: int,
+                    training: bool):
+    """``(num_frames,)`` int64 frame indices drawn by :func:`~hybridvid_lib.data.sampling.sample_indices`.
+
+    ``seed`` (int64 scalar) seeds a numpy generator per element, so a draw is repeatable
+    from the pipeline seed and still new each epoch (the seeds themselves change per epoch).
+    """
+
+    def draw(n: np.ndarray, s: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(int(s) & 0xFFFFFFFFFFFFFFFF)
+        return sample_indices(int(n), num_frames, strategy, stride=stride, training=training, rng=rng)
+
+    indices = tf.numpy_function(draw, [num_available, seed], tf.int64, stateful=False,
+                                name="sample_indices")
+    indices.set_shape([num_frames])
+    return indices
+
+
+def fingerprint(kind: str, records: Sequence[VideoRecord], extra: dict[str, Any]) -> str:
+    """Short hash of what a cache holds: the files (with size and mtime, so a rebuilt set is new) and sizes."""
+    entries = []
+    for r in records:
+        source = r.skeleton_path if kind == "skeleton" else r.path
+        try:
+            st = Path(source).stat()
+            stamp = [st.st_size, st.st_mtime_ns]
+        except (OSError, TypeError):
+            stamp = None
+        entries.append([r.relpath, r.label, stamp])
+    blob = json.dumps({"kind": kind, "records": entries, **extra}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def cache_dataset(dataset, cache: str | Path | None, name: str):
+    """``dataset.cache()`` in memory (``cache=None``) or in files ``<cache>/<name>.*``.
+
+    TensorFlow writes a file cache under a temporary name and renames it when an epoch
+    completes, so an interrupted first epoch leaves no half cache behind.
+    """
+    if cache is None:
+        return dataset.cache()
+    folder = Path(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    return dataset.cache(str(folder / name))
+
+
+def finish(dataset, per_epoch: Callable, *, training: bool, seed: int, num_videos: int,
+           batch_size: int, drop_remainder: bool):
+    """Cached elements -> (shuffle) -> per-element seed -> ``per_epoch`` map -> batch -> prefetch.
+
+    ``Dataset.random(..., rerandomize_each_iteration=True)`` gives every element an int64
+    seed that is the same for the same ``seed`` and new in each epoch; the shuffle is
+    seeded the same way. ``per_epoch(*element, element_seed)`` runs after the cache.
+    """
+    autotune = tf.data.AUTOTUNE
+    if training:
+        dataset = dataset.shuffle(num_videos, seed=seed, reshuffle_each_iteration=True)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    dataset = tf.data.Dataset.zip((dataset, seeds))
+    dataset = dataset.map(lambda element, s: per_epoch(*element, s),
+                          num_parallel_calls=autotune, deterministic=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder,
+                            num_parallel_calls=autotune, deterministic=True)
+    return dataset.prefetch(autotune)
+
+
+_DEVICES_QUERIED = False
+
+
+def quiet_device_init() -> None:
+    """Let TensorFlow look for GPUs once with stderr silenced (CUDA prints ``cuInit`` noise on CPU boxes)."""
+    global _DEVICES_QUERIED
+    if not _DEVICES_QUERIED:
+        gpu_devices()
+        _DEVICES_QUERIED = True
