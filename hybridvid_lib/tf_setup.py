@@ -44,16 +44,14 @@ def import_tensorflow() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with silenced_stderr_fd():
         import tensorflow as tf  # noqa: PLC0415 - deliberately lazy and quiet
+
+        # The first device query initialises CUDA, which prints "failed call to cuInit" on
+        # machines without a GPU driver; do it here, while fd 2 is still pointed away.
+        tf.config.list_physical_devices()
     tf.get_logger().setLevel("ERROR")
     return tf
 
 
 def gpu_devices() -> list:
-    """Physical GPUs TensorFlow can use; an empty list on CPU-only machines.
-
-    The first device query makes CUDA print ``failed call to cuInit`` on machines with
-    no driver; that line says nothing a learner needs, so it is silenced too.
-    """
-    tf = import_tensorflow()
-    with silenced_stderr_fd():
-        return tf.config.list_physical_devices("GPU")
+    """Physical GPUs TensorFlow can use; an empty list on CPU-only machines."""
+    return import_tensorflow().config.list_physical_devices("GPU")

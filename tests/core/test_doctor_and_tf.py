@@ -27,6 +27,7 @@ def test_tensorflow_import_is_quiet_and_keeps_onednn():
         "import os\n"
         "from hybridvid_lib.tf_setup import import_tensorflow, gpu_devices\n"
         "tf = import_tensorflow(); gpu_devices()\n"
+        "list(tf.data.Dataset.range(3).map(lambda x: x + 1, num_parallel_calls=2))\n"
         "print(tf.__version__, os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
         "import sys; print('after', file=sys.stderr)\n"
     )
