@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.hybridvid-installed
 PROFILE ?=
 DATA_DIR ?= datasets/stickactions
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: course test venv data clean-data
 

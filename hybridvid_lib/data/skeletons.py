@@ -1,0 +1,213 @@
+"""Skeleton graphs: which joints a skeleton has and which bones join them.
+
+A joint array of the kit has shape ``(T, J, C)``: ``T`` frames, ``J`` joints in the order of
+:attr:`SkeletonGraph.joints`, and ``C`` channels (StickActions: x pixel, y pixel, confidence).
+A :class:`SkeletonGraph` says what a graph-convolution model needs to know about such an array:
+
+- ``joints``: joint names; the index of a name is its position along the ``J`` axis;
+- ``edges``: bones as pairs of joint indices (undirected);
+- ``center``: the joint used to centre a pose (the pelvis of a stick figure).
+
+Left and right joints are named ``left_*`` / ``right_*`` from the *person's* point of view, so
+for a person facing the camera ``left_*`` joints appear on the right of the image (as in NTU RGB+D
+and COCO). A horizontal flip of the video turns a left arm into what looks like a right arm;
+:meth:`SkeletonGraph.mirror_permutation` and :func:`mirror_joints` relabel the joints to match.
+
+Graphs are registered by name in :data:`SKELETON_GRAPHS`; the stick figure of StickActions is
+:data:`STICK_FIGURE`. Other layouts (for example the 25 joints of NTU RGB+D) are added to the same
+table when a dataset reader needs them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+_LEFT, _RIGHT = "left_", "right_"
+
+
+@dataclass(frozen=True)
+class SkeletonGraph:
+    """An undirected skeleton graph: named joints, bones between them and a centre joint.
+
+    Attributes:
+        name: short identifier (``"stick_figure"``), used as the key of :data:`SKELETON_GRAPHS`.
+        joints: joint names; index ``j`` of a ``(T, J, C)`` joint array is ``joints[j]``.
+        edges: bones as ``(i, j)`` index pairs, each listed once, no self-loops.
+        center: index of the joint a pose is centred on.
+
+    Raises:
+        ValueError: duplicate joint names, an edge or centre index out of range, a self-loop
+            or a repeated edge.
+    """
+
+    name: str
+    joints: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...]
+    center: int
+
+    def __post_init__(self) -> None:
+        # Normalise lists (from JSON) to tuples so that graphs compare and hash by value.
+        object.__setattr__(self, "joints", tuple(str(j) for j in self.joints))
+        object.__setattr__(self, "edges", tuple((int(i), int(j)) for i, j in self.edges))
+        object.__setattr__(self, "center", int(self.center))
+        num = len(self.joints)
+        if len(set(self.joints)) != num:
+            raise ValueError(f"Skeleton {self.name!r} needs unique joint names; got {list(self.joints)}.")
+        if not 0 <= self.center < num:
+            raise ValueError(f"Skeleton {self.name!r}: center must be a joint index in [0, {num}); "
+                             f"got {self.center}.")
+        seen: set[frozenset[int]] = set()
+        for i, j in self.edges:
+            if not (0 <= i < num and 0 <= j < num) or i == j:
+                raise ValueError(f"Skeleton {self.name!r}: edge ({i}, {j}) must join two different "
+                                 f"joint indices in [0, {num}).")
+            key = frozenset((i, j))
+            if key in seen:
+                raise ValueError(f"Skeleton {self.name!r}: edge ({i}, {j}) is listed twice.")
+            seen.add(key)
+
+    @property
+    def num_joints(self) -> int:
+        """Number of joints ``J``."""
+        return len(self.joints)
+
+    def index(self, joint: str) -> int:
+        """Index of a joint name (``ValueError`` naming the known joints if it does not exist)."""
+        try:
+            return self.joints.index(joint)
+        except ValueError:
+            raise ValueError(f"Skeleton {self.name!r} has no joint {joint!r}; joints: "
+                             f"{', '.join(self.joints)}.") from None
+
+    def adjacency(self, self_loops: bool = True) -> np.ndarray:
+        """Symmetric adjacency matrix, shape ``(J, J)``, float32, 1 where a bone joins two joints.
+
+        With ``self_loops`` the diagonal is 1 too (each joint also sees itself in a graph convolution).
+        """
+        a = np.zeros((self.num_joints, self.num_joints), dtype=np.float32)
+        for i, j in self.edges:
+            a[i, j] = a[j, i] = 1.0
+        if self_loops:
+            np.fill_diagonal(a, 1.0)
+        return a
+
+    def normalized_adjacency(self, self_loops: bool = True) -> np.ndarray:
+        """``D^-1/2 A D^-1/2`` (Kipf and Welling), shape ``(J, J)``, float32; ``D`` is the degree of ``A``.
+
+        Joints without any neighbour (possible only without self-loops) get a zero row and column.
+        """
+        a = self.adjacency(self_loops=self_loops)
+        degree = a.sum(axis=1)
+        inv_sqrt = np.zeros_like(degree)
+        np.divide(1.0, np.sqrt(degree), out=inv_sqrt, where=degree > 0)
+        return (inv_sqrt[:, None] * a * inv_sqrt[None, :]).astype(np.float32)
+
+    def neighbors(self, j: int) -> tuple[int, ...]:
+        """Indices of the joints joined to joint ``j`` by a bone, sorted."""
+        if not 0 <= j < self.num_joints:
+            raise ValueError(f"Joint index must be in [0, {self.num_joints}); got {j}.")
+        return tuple(sorted({b for a, b in self.edges if a == j} | {a for a, b in self.edges if b == j}))
+
+    def is_connected(self) -> bool:
+        """True when every joint can be reached from the centre along bones."""
+        seen, queue = {self.center}, deque([self.center])
+        while queue:
+            for k in self.neighbors(queue.popleft()):
+                if k not in seen:
+                    seen.add(k)
+                    queue.append(k)
+        return len(seen) == self.num_joints
+
+    def mirror_permutation(self) -> np.ndarray:
+        """Index permutation, shape ``(J,)`` int64, that swaps every ``left_*`` joint with its ``right_*`` twin.
+
+        ``joints[:, perm]`` relabels a horizontally flipped skeleton; joints without a side
+        (head, pelvis) map to themselves. Applying it twice gives the identity.
+
+        Raises:
+            ValueError: a ``left_*`` joint has no ``right_*`` twin, or the other way round.
+        """
+        perm = np.arange(self.num_joints, dtype=np.int64)
+        for j, name in enumerate(self.joints):
+            for side, other in ((_LEFT, _RIGHT), (_RIGHT, _LEFT)):
+                if name.startswith(side):
+                    twin = other + name[len(side):]
+                    if twin not in self.joints:
+                        raise ValueError(f"Skeleton {self.name!r}: joint {name!r} has no mirror twin "
+                                         f"{twin!r}, so flips cannot be relabelled.")
+                    perm[j] = self.joints.index(twin)
+        return perm
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``{"name", "joints", "edges", "center"}`` (lists, not tuples)."""
+        return {"name": self.name, "joints": list(self.joints),
+                "edges": [list(e) for e in self.edges], "center": self.center}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SkeletonGraph":
+        """Inverse of :meth:`to_dict`; ``name`` may be missing (it becomes ``"custom"``)."""
+        missing = [k for k in ("joints", "edges", "center") if k not in data]
+        if missing:
+            raise ValueError(f"A skeleton description needs the keys joints, edges and center; "
+                             f"missing: {', '.join(missing)}.")
+        return cls(name=str(data.get("name", "custom")), joints=tuple(data["joints"]),
+                   edges=tuple(tuple(e) for e in data["edges"]), center=int(data["center"]))
+
+
+def mirror_joints(joints: np.ndarray, width: float, graph: SkeletonGraph) -> np.ndarray:
+    """Joints of a horizontally flipped frame: ``x -> width - 1 - x`` and left/right labels swapped.
+
+    Args:
+        joints: ``(..., J, C)`` array with ``C >= 1``; channel 0 is x in pixels, other channels
+            (y, confidence) are kept.
+        width: width in pixels of the frame the x coordinates refer to.
+        graph: the skeleton the ``J`` axis follows.
+
+    Returns:
+        A new array of the same shape and dtype.
+    """
+    joints = np.asarray(joints)
+    if joints.ndim < 2 or joints.shape[-2] != graph.num_joints:
+        raise ValueError(f"Expected joints of shape (..., {graph.num_joints}, C) for skeleton "
+                         f"{graph.name!r}; got {joints.shape}.")
+    out = joints[..., graph.mirror_permutation(), :].copy()
+    out[..., 0] = (width - 1) - out[..., 0]
+    return out
+
+
+# --------------------------------------------------------------------------- the graphs
+#: The StickActions stick figure: 18 joints, a tree of 17 bones, centred on the pelvis.
+STICK_FIGURE = SkeletonGraph(
+    name="stick_figure",
+    joints=(
+        "pelvis", "chest", "neck", "head",
+        "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+        "right_shoulder", "right_elbow", "right_wrist", "right_hand",
+        "left_hip", "left_knee", "left_ankle",
+        "right_hip", "right_knee", "right_ankle",
+    ),
+    edges=(
+        (0, 1), (1, 2), (2, 3),  # spine and head
+        (2, 4), (4, 5), (5, 6), (6, 7),  # left arm
+        (2, 8), (8, 9), (9, 10), (10, 11),  # right arm
+        (0, 12), (12, 13), (13, 14),  # left leg
+        (0, 15), (15, 16), (16, 17),  # right leg
+    ),
+    center=0,
+)
+
+#: Every known skeleton layout by name.
+SKELETON_GRAPHS: dict[str, SkeletonGraph] = {STICK_FIGURE.name: STICK_FIGURE}
+
+
+def get_skeleton_graph(name: str) -> SkeletonGraph:
+    """The registered graph called ``name`` (``ValueError`` listing the known names otherwise)."""
+    try:
+        return SKELETON_GRAPHS[name]
+    except KeyError:
+        raise ValueError(f"Unknown skeleton {name!r}; known skeletons: "
+                         f"{', '.join(SKELETON_GRAPHS)}.") from None

@@ -1,0 +1,114 @@
+"""Skeleton graphs: adjacency, connectivity, mirror relabelling, serialisation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.data.skeletons import (
+    SKELETON_GRAPHS, STICK_FIGURE, SkeletonGraph, get_skeleton_graph, mirror_joints,
+)
+
+
+def test_stick_figure_has_the_named_joints_and_a_tree_of_bones():
+    names = set(STICK_FIGURE.joints)
+    assert STICK_FIGURE.num_joints >= 15
+    for side in ("left", "right"):
+        for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
+            assert f"{side}_{part}" in names
+    assert {"head", "neck", "pelvis"} <= names
+    assert STICK_FIGURE.joints[STICK_FIGURE.center] == "pelvis"
+    # A tree: J - 1 bones and every joint reachable.
+    assert len(STICK_FIGURE.edges) == STICK_FIGURE.num_joints - 1
+    assert STICK_FIGURE.is_connected()
+
+
+def test_adjacency_is_symmetric_binary_and_connected():
+    a = STICK_FIGURE.adjacency()
+    j = STICK_FIGURE.num_joints
+    assert a.shape == (j, j) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, a.T)
+    assert set(np.unique(a)) == {0.0, 1.0}
+    np.testing.assert_array_equal(np.diag(a), np.ones(j))
+    no_loops = STICK_FIGURE.adjacency(self_loops=False)
+    np.testing.assert_array_equal(np.diag(no_loops), np.zeros(j))
+    assert no_loops.sum() == 2 * len(STICK_FIGURE.edges)
+    # Independent connectivity check: (A + I)^(J-1) reaches every pair of joints.
+    reach = np.linalg.matrix_power(a.astype(np.int64), j - 1)
+    assert (reach > 0).all()
+
+
+def test_normalized_adjacency_is_d_half_a_d_half():
+    a = STICK_FIGURE.adjacency()
+    d = a.sum(axis=1)
+    expected = a / np.sqrt(np.outer(d, d))
+    got = STICK_FIGURE.normalized_adjacency()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    eigenvalues = np.linalg.eigvalsh(got.astype(np.float64))
+    assert eigenvalues.max() == pytest.approx(1.0, abs=1e-5)  # largest eigenvalue of a normalised graph
+
+
+def test_neighbors_of_the_neck():
+    idx = STICK_FIGURE.index
+    assert STICK_FIGURE.neighbors(idx("neck")) == tuple(
+        sorted(idx(n) for n in ("chest", "head", "left_shoulder", "right_shoulder")))
+    assert STICK_FIGURE.neighbors(idx("left_hand")) == (idx("left_wrist"),)
+    with pytest.raises(ValueError, match="Joint index"):
+        STICK_FIGURE.neighbors(STICK_FIGURE.num_joints)
+    with pytest.raises(ValueError, match="no joint 'tail'"):
+        STICK_FIGURE.index("tail")
+
+
+def test_mirror_permutation_is_an_involution_that_swaps_sides():
+    perm = STICK_FIGURE.mirror_permutation()
+    names = STICK_FIGURE.joints
+    np.testing.assert_array_equal(perm[perm], np.arange(len(names)))
+    for j, k in enumerate(perm):
+        if names[j].startswith("left_"):
+            assert names[k] == "right_" + names[j][5:]
+        elif names[j].startswith("right_"):
+            assert names[k] == "left_" + names[j][6:]
+        else:
+            assert k == j
+
+
+def test_mirror_joints_flips_x_and_relabels():
+    rng = np.random.default_rng(0)
+    joints = rng.uniform(0, 100, (5, STICK_FIGURE.num_joints, 3)).astype(np.float32)
+    flipped = mirror_joints(joints, width=101, graph=STICK_FIGURE)
+    lw, rw = STICK_FIGURE.index("left_wrist"), STICK_FIGURE.index("right_wrist")
+    np.testing.assert_allclose(flipped[:, lw, 0], 100 - joints[:, rw, 0])
+    np.testing.assert_array_equal(flipped[:, lw, 1:], joints[:, rw, 1:])
+    np.testing.assert_allclose(mirror_joints(flipped, 101, STICK_FIGURE), joints, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 18, C\)"):
+        mirror_joints(joints[:, :4], 101, STICK_FIGURE)
+
+
+def test_dict_round_trip_through_json():
+    data = json.loads(json.dumps(STICK_FIGURE.to_dict()))
+    assert SkeletonGraph.from_dict(data) == STICK_FIGURE
+    assert get_skeleton_graph("stick_figure") is SKELETON_GRAPHS["stick_figure"]
+    with pytest.raises(ValueError, match="missing: edges"):
+        SkeletonGraph.from_dict({"joints": ["a"], "center": 0})
+    with pytest.raises(ValueError, match="Unknown skeleton"):
+        get_skeleton_graph("ntu_rgbd_99")
+
+
+@pytest.mark.parametrize("edges, center, match", [
+    (((0, 1), (1, 0)), 0, "listed twice"),
+    (((0, 3),), 0, "two different joint indices"),
+    (((1, 1),), 0, "two different joint indices"),
+    (((0, 1),), 5, "center must be"),
+])
+def test_invalid_graphs_are_refused(edges, center, match):
+    with pytest.raises(ValueError, match=match):
+        SkeletonGraph("bad", ("a", "b", "c"), edges, center)
+
+
+def test_mirror_needs_a_twin_for_every_side_joint():
+    lopsided = SkeletonGraph("lopsided", ("pelvis", "left_hand"), ((0, 1),), 0)
+    with pytest.raises(ValueError, match="no mirror twin 'right_hand'"):
+        lopsided.mirror_permutation()
