@@ -19,7 +19,7 @@ import numpy as np
 from hybridvid_lib.data.records import DatasetSplit, VideoRecord
 from hybridvid_lib.data.sampling import sample_indices, window_length
 from hybridvid_lib.errors import DatasetError
-from hybridvid_lib.tf_setup import gpu_devices, import_tensorflow
+from hybridvid_lib.tf_setup import import_tensorflow
 
 tf = import_tensorflow()
 
@@ -206,13 +206,3 @@ def finish(dataset, per_epoch: Callable, *, training: bool, seed: int, num_video
                             num_parallel_calls=autotune, deterministic=True)
     return dataset.prefetch(autotune)
 
-
-_DEVICES_QUERIED = False
-
-
-def quiet_device_init() -> None:
-    """Let TensorFlow look for GPUs once with stderr silenced (CUDA prints ``cuInit`` noise on CPU boxes)."""
-    global _DEVICES_QUERIED
-    if not _DEVICES_QUERIED:
-        gpu_devices()
-        _DEVICES_QUERIED = True

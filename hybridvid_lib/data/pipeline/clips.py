@@ -15,7 +15,6 @@ from hybridvid_lib.data.pipeline.base import (
     check_sampling,
     finish,
     fingerprint,
-    quiet_device_init,
     sample_in_graph,
     select_records,
 )
@@ -89,7 +88,6 @@ def clip_pipeline(
         A :class:`Pipeline` whose dataset yields ``(clips, labels)``: clips
         ``(B, num_frames, frame_size, frame_size, 3)`` float32 in [-1, 1], labels ``(B,)`` int32.
     """
-    quiet_device_init()
     strategy = sampling or settings.sampling
     check_sampling(strategy, training=training)
     records, skipped = select_records(ds, subset, strict=strict)

@@ -15,7 +15,6 @@ from hybridvid_lib.data.pipeline.base import (
     check_sampling,
     finish,
     fingerprint,
-    quiet_device_init,
     sample_in_graph,
     select_records,
 )
@@ -106,7 +105,6 @@ def skeleton_pipeline(
     """
     from hybridvid_lib.data.skeletons import SkeletonGraph
 
-    quiet_device_init()
     if not ds.metadata.get("skeleton"):
         raise DatasetError(
             f"The {ds.format} dataset in {ds.video_root} has no skeleton graph (metadata 'skeleton'); "
