@@ -111,6 +111,11 @@ def cmd_data_flow(args: argparse.Namespace) -> int:
     report = compute_flow_cache(records, cache, method=args.method, size=args.size,
                                 progress=not args.json)
     report["skipped"] = skipped
+    # The run's record of what was left out (missing, unreadable, failed), beside the cache it filled.
+    from hybridvid_lib.data.flow_cache import FlowCache
+    from hybridvid_lib.io_utils import atomic_write_json
+
+    atomic_write_json(FlowCache(cache, args.method, args.size).root / "last_run.json", report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -7,8 +7,6 @@ import pytest
 
 from hybridvid_lib.cli import main
 
-pytest.importorskip("hybridvid_lib.data.datasets", reason="the dataset readers are not installed")
-
 CLASSES = ("Jump", "Wave")
 GROUPS = (1, 2, 3)
 
@@ -55,17 +53,17 @@ def test_flow_command_skips_unreadable_videos_unless_strict(clips_root, tmp_path
     assert report["skipped"] == [{"video": "Wave/v_Wave_g04_c01.avi", "reason": "unreadable"}]
     assert "warning: skipping Wave/v_Wave_g04_c01.avi" in err
     assert len(list((tmp_path / "elsewhere" / "farneback_32").rglob("*.flow.npy"))) == 6
+    # The run's outputs record exactly which video was skipped and why.
+    recorded = json.loads((tmp_path / "elsewhere" / "farneback_32" / "last_run.json").read_text())
+    assert recorded["skipped"] == report["skipped"]
 
     rc = main(["data", "flow", *args, "--strict"])
     assert rc == 2
     assert "v_Wave_g04_c01.avi" in capsys.readouterr().err
 
 
-def test_flow_command_on_stickactions(request, tmp_path, capsys):
-    synth = pytest.importorskip("hybridvid_lib.data.synth", reason="the StickActions generator is not installed")
-    if not hasattr(synth, "generate_stickactions"):
-        pytest.skip("the StickActions generator is not installed")
-    root = request.getfixturevalue("stickactions_smoke")
+def test_flow_command_on_stickactions(stickactions_smoke, tmp_path, capsys):
+    root = stickactions_smoke
     rc, report, _ = run_json(capsys, "--format", "stickactions", "--root", str(root), "--size", "32",
                              "--cache", str(tmp_path / "flow"))
     assert rc == 0 and report["failed"] == [] and report["skipped"] == []
