@@ -57,5 +57,5 @@ def draw_skeleton(
         if visible[i] and visible[j]:
             cv2.line(out, tuple(points[i]), tuple(points[j]), bone_color, thickness, cv2.LINE_AA)
     for k in np.flatnonzero(visible):
-        cv2.circle(out, tuple(points[k]), thickness + 1, joint_color, -1, cv2.LINE_AA)
+        cv2.circle(out, tuple(points[k]), thickness, joint_color, -1, cv2.LINE_AA)
     return out
