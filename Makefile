@@ -31,8 +31,11 @@ data: venv
 course: data
 	$(BIN)/hybridvid data inspect --format stickactions --root $(DATA_DIR)
 
+# The suite, then nbval over the course notebooks (smoke profile, data in a scratch folder).
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	HYBRIDVID_PROFILE=smoke HYBRIDVID_DATA=$(CURDIR)/.make/nbval-data \
+		$(BIN)/python -m pytest --nbval-lax -p no:xdist notebooks
 
 clean-data:
 	rm -rf $(DATA_DIR)
