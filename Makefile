@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md):
-#   make course   set up, build the StickActions dataset, run the course
+#   make course   set up, build the StickActions dataset, run the course notebooks, write the report
 #   make test     set up, run the whole test suite
 # Both are idempotent and need no GPU and no network beyond the package index.
 
@@ -28,8 +28,10 @@ $(STAMP): pyproject.toml
 data: venv
 	$(BIN)/hybridvid data synth --out $(DATA_DIR) --preset default
 
+# Runs every notebook with papermill (profile: $(PROFILE), else gpu when one is visible, else cpu)
+# and writes runs/<timestamp>/report.md; runs/latest points at the newest run.
 course: data
-	$(BIN)/hybridvid data inspect --format stickactions --root $(DATA_DIR)
+	$(BIN)/hybridvid course run $(if $(PROFILE),--profile $(PROFILE))
 
 # The suite, then nbval over the course notebooks (smoke profile, data in a scratch folder).
 test: venv

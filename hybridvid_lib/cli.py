@@ -7,6 +7,9 @@
     hybridvid data inspect --format F --root DIR [--videos DIR] [--splits DIR] [--split N] [--json]
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
     hybridvid bench pipeline [--json]
+    hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S] --out RUN
+    hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2]
+    hybridvid exercises sync|check
 
 User mistakes (a path that does not exist, a folder with no dataset, an unknown name)
 print one sentence on stderr and exit with status 2; no traceback.
@@ -134,6 +137,35 @@ def cmd_bench_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from hybridvid_lib.training import train_command
+
+    return train_command(args)
+
+
+def cmd_course_run(args: argparse.Namespace) -> int:
+    from hybridvid_lib.course import course_run_command
+
+    return course_run_command(args)
+
+
+def cmd_exercises(args: argparse.Namespace) -> int:
+    from hybridvid_lib.config import project_root
+    from hybridvid_lib.exercises import check_exercises, sync_exercises
+
+    root = args.root or project_root() or Path.cwd()
+    if args.exercises_command == "sync":
+        written = sync_exercises(root)
+        print(f"{len(written)} student notebook(s) written from exercises/solutions/")
+        return 0
+    drift = check_exercises(root)
+    for name in drift:
+        print(f"out of date: {name}")
+    print("student copies match their solutions" if not drift
+          else "run `hybridvid exercises sync` to regenerate them")
+    return 1 if drift else 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -171,6 +203,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="fail on missing or unreadable videos")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_flow)
+
+    p = sub.add_parser("train", help="train a registered model on a dataset; resumes from the last checkpoint")
+    p.add_argument("--model", required=True, help="registered model name (e.g. cnn_lstm); a wrong name lists them")
+    _add_dataset_args(p)
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: $HYBRIDVID_PROFILE, else cpu)")
+    p.add_argument("--epochs", type=int, default=None, help="override the profile's number of epochs")
+    p.add_argument("--batch-size", type=int, default=None, help="override the profile's batch size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strict", action="store_true", help="fail on missing or unreadable videos instead of skipping")
+    p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, history, metrics.json")
+    p.set_defaults(func=cmd_train)
+
+    course = sub.add_parser("course", help="run the course notebooks with papermill and write a report")
+    csub = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
+    p = csub.add_parser("run", help="execute the notebooks, one run per notebook and seed")
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: gpu if one is visible, else cpu)")
+    p.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default runs/<timestamp>)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="notebook parameter passed to every notebook (repeatable)")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the profile's seeds)")
+    p.set_defaults(func=cmd_course_run)
+
+    ex = sub.add_parser("exercises", help="generate student notebooks from the solutions, or check they match")
+    esub = ex.add_subparsers(dest="exercises_command", required=True, metavar="ACTION")
+    for name, text in (("sync", "(re)write exercises/*.ipynb from exercises/solutions/"),
+                       ("check", "exit 1 when a student copy differs from what sync would write")):
+        p = esub.add_parser(name, help=text)
+        p.add_argument("--root", type=Path, default=None, help="project folder holding exercises/")
+        p.set_defaults(func=cmd_exercises)
 
     bench = sub.add_parser("bench", help="benchmarks (figures, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")

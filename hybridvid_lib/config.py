@@ -97,7 +97,9 @@ PROFILES: dict[str, Settings] = {
         flow_size=64,
         flip_policy="swap",
         batch_size=8,
-        num_epochs=15,
+        # 30 epochs: the chapter 01 CNN + LSTM reaches >= 0.90 test accuracy on StickActions
+        # (default preset) in about 2 minutes on 2 cores; 15 epochs left it near 0.8.
+        num_epochs=30,
         learning_rate=1e-3,
         seeds=(0, 1, 2),
     ),

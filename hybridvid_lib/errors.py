@@ -19,3 +19,7 @@ class VideoDecodeError(HybridVidError):
 
 class SettingsError(HybridVidError, ValueError):
     """An unknown profile or setting name, or a setting of the wrong type."""
+
+
+class ModelError(HybridVidError, ValueError):
+    """An unknown model name, or a run folder that holds another model's checkpoint."""

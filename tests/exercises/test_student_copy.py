@@ -189,11 +189,14 @@ def test_repository_solutions_are_clean_and_their_copies_hide_every_answer(solut
 def test_solution_passes_every_check_and_student_copy_runs_in_smoke_profile(solution, tmp_path):
     import papermill as pm
 
+    from hybridvid_lib.evaluation import load_metrics
+
     verdicts = {}
     for kind, source in (("solution", solution), ("student", solution.parent.parent / solution.name)):
         out = tmp_path / f"{kind}.ipynb"
-        pm.execute_notebook(str(source), str(out), parameters={"PROFILE": "smoke", "SEED": 0}, cwd=str(tmp_path),
-                            kernel_name="python3", progress_bar=False, execution_timeout=300)
+        pm.execute_notebook(str(source), str(out), cwd=str(tmp_path), kernel_name="python3",
+                            parameters={"PROFILE": "smoke", "SEED": 0, "OUTPUT_DIR": str(tmp_path / kind)},
+                            progress_bar=False, execution_timeout=300)
         executed = nbformat.read(out, as_version=4)
         verdicts[kind] = [
             o["data"]["text/plain"].split(":")[0]
@@ -201,4 +204,6 @@ def test_solution_passes_every_check_and_student_copy_runs_in_smoke_profile(solu
             for o in c.outputs if o.get("output_type") == "display_data"
         ]
     assert verdicts["solution"] == ["Correct"] * 3
+    doc = load_metrics(tmp_path / "solution" / "metrics.json")  # validates the schema
+    assert (doc["notebook"], doc["profile"], doc["seed"]) == (solution.stem, "smoke", 0)
     assert verdicts["student"] == ["Incorrect"] * 3  # placeholders run, and each check says "not written yet"

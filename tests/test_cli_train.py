@@ -1,0 +1,66 @@
+"""``hybridvid train`` on the tiny StickActions set: metrics.json, resume, skipped videos, errors."""
+
+import json
+import math
+import shutil
+
+import pytest
+
+from hybridvid_lib.cli import main
+from hybridvid_lib.data.pipeline import SkippedVideosWarning
+from hybridvid_lib.evaluation import load_metrics
+from hybridvid_lib.training import load_run_state
+
+
+def train_args(root, out, model="cnn_lstm", *extra):
+    return ["train", "--model", model, "--format", "stickactions", "--root", str(root),
+            "--profile", "smoke", "--out", str(out), *extra]
+
+
+def test_train_writes_metrics_and_a_second_call_resumes_without_new_epochs(stickactions_smoke, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(train_args(stickactions_smoke, run)) == 0
+    document = load_metrics(run / "metrics.json")  # validates the schema
+    assert document["profile"] == "smoke" and document["seed"] == 0
+    (result,) = document["results"]
+    assert result["model"] == "cnn_lstm" and result["dataset"] == "stickactions" and result["split"] == 1
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and 0.0 <= result["macro_f1"] <= 1.0
+    assert math.isfinite(result["final_train_loss"]) and result["params"] > 0
+    assert result["epochs"] == 1 and result["train_seconds"] > 0 and result["skipped"] == []
+    assert json.loads((run / "skipped.json").read_text()) == {"train": [], "test": []}
+    state = load_run_state(run)
+    assert state["epochs_done"] == 1 and state["settings"]["profile"] == "smoke"
+    assert "loss:" in capsys.readouterr().out  # Keras' line for the epoch it trained
+
+    assert main(train_args(stickactions_smoke, run)) == 0
+    assert "loss:" not in capsys.readouterr().out  # no epoch left to train
+    again = load_metrics(run / "metrics.json")["results"][0]
+    assert load_run_state(run)["epoch_seconds"] == state["epoch_seconds"]
+    assert again["train_seconds"] == result["train_seconds"]
+    assert again["test_accuracy"] == pytest.approx(result["test_accuracy"])
+
+
+def test_unknown_model_exits_2_with_the_known_names_before_reading_data(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(train_args(tmp_path / "no-such-dataset", run, "cnn_lsmt")) == 2
+    err = capsys.readouterr().err
+    assert "cnn_lsmt" in err and "cnn_lstm" in err and "single_frame_cnn" in err
+    assert "Traceback" not in err and not run.exists()
+
+
+def test_a_broken_video_is_skipped_and_recorded_or_refused_with_strict(stickactions_smoke, tmp_path, capsys):
+    root = tmp_path / "stickactions"
+    shutil.copytree(stickactions_smoke, root)
+    relpath = (root / "splits" / "trainlist01.txt").read_text().split()[0]
+    (root / "videos" / relpath).write_text("this is not a video")
+
+    assert main(train_args(root, tmp_path / "strict", "single_frame_cnn", "--strict")) == 2
+    assert "strict" in capsys.readouterr().err
+
+    run = tmp_path / "run"
+    with pytest.warns(SkippedVideosWarning, match="Skipping 1 of"):
+        assert main(train_args(root, run, "single_frame_cnn")) == 0
+    recorded = json.loads((run / "skipped.json").read_text())
+    assert recorded == {"train": [{"video": relpath, "reason": "unreadable"}], "test": []}
+    (result,) = load_metrics(run / "metrics.json")["results"]
+    assert result["skipped"] == [{"video": relpath, "reason": "unreadable", "subset": "train"}]

@@ -1,0 +1,158 @@
+"""train_model: a checkpoint every epoch, resume after an interruption, nothing more after completion; seeding."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.tf_setup import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+from hybridvid_lib.config import resolve_settings  # noqa: E402
+from hybridvid_lib.errors import ModelError  # noqa: E402
+from hybridvid_lib.models import build_model  # noqa: E402
+from hybridvid_lib.seeding import set_seed  # noqa: E402
+from hybridvid_lib.training import (  # noqa: E402
+    CHECKPOINT_FILE,
+    TrainingStateError,
+    load_run_state,
+    predict_dataset,
+    train_model,
+)
+
+SMOKE = resolve_settings("smoke")  # clips (B, 8, 32, 32, 3)
+SMALL = {"filters": (4, 8), "feature_dim": 16, "lstm_units": 8}
+NUM_CLIPS, BATCH, C = 8, 4, 3
+STEPS = NUM_CLIPS // BATCH
+
+
+def tiny_dataset():
+    """8 random clips of 3 classes in 2 batches, the same every time."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (NUM_CLIPS, SMOKE.num_frames, SMOKE.frame_size, SMOKE.frame_size, 3))
+    y = np.arange(NUM_CLIPS) % C
+    return tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("int32"))).batch(BATCH)
+
+
+def fresh_model(name="single_frame_cnn", seed=0):
+    set_seed(seed)
+    options = {k: v for k, v in SMALL.items() if name == "cnn_lstm" or k != "lstm_units"}
+    return build_model(name, SMOKE, C, **options)
+
+
+def train(model, run_dir, epochs, **kwargs):
+    return train_model(model, tiny_dataset(), epochs=epochs, run_dir=run_dir, learning_rate=1e-2,
+                       verbose=0, **kwargs)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Records the (0-based) epochs Keras runs; raises KeyboardInterrupt after ``stop_after`` if given."""
+
+    def __init__(self, stop_after=None):
+        super().__init__()
+        self.epochs, self.stop_after = [], stop_after
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch)
+        if self.stop_after is not None and epoch + 1 >= self.stop_after:
+            raise KeyboardInterrupt
+
+
+def test_set_seed_repeats_python_numpy_and_keras_draws():
+    draws = []
+    for _ in range(2):
+        assert set_seed(7) == 7
+        draws.append((random.random(), np.random.rand(),
+                      keras.ops.convert_to_numpy(keras.random.uniform((3,), seed=None))))
+    assert draws[0][0] == draws[1][0] and draws[0][1] == draws[1][1]
+    np.testing.assert_array_equal(draws[0][2], draws[1][2])
+    for bad in (-1, 2**32, 1.5, True):
+        with pytest.raises(ValueError, match="whole number"):
+            set_seed(bad)
+
+
+def test_same_seed_gives_the_same_weights_after_one_epoch(tmp_path):
+    weights = []
+    for run in ("a", "b"):
+        model = fresh_model(seed=3)
+        set_seed(3)
+        train(model, tmp_path / run, 1)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    other = fresh_model(seed=4).get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(weights[0], other))
+
+
+def test_every_epoch_leaves_a_checkpoint_state_and_history(tmp_path):
+    history = train(fresh_model(), tmp_path, 2, seed=0, settings=SMOKE)
+    assert set(history) == {"loss", "accuracy"} and len(history["loss"]) == 2
+    assert all(np.isfinite(history["loss"]))
+    state = load_run_state(tmp_path)
+    assert state["epochs_done"] == 2 and state["model"] == "single_frame_cnn" and state["seed"] == 0
+    assert state["settings"]["profile"] == "smoke" and len(state["epoch_seconds"]) == 2
+    assert state["train_seconds"] == pytest.approx(sum(state["epoch_seconds"]), abs=1e-2)
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    assert (tmp_path / CHECKPOINT_FILE).is_file()
+    assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
+
+
+def test_a_second_call_continues_after_the_last_completed_epoch(tmp_path):
+    # cnn_lstm here: the LSTM's weights and its slots in Adam must come back too.
+    first = fresh_model("cnn_lstm")
+    train(first, tmp_path, 1)
+    log = EpochLog()
+    second = fresh_model("cnn_lstm", seed=9)  # other initial weights: the checkpoint must replace them
+    history = train(second, tmp_path, 2, callbacks=[log])
+    assert log.epochs == [1]
+    assert len(history["loss"]) == 2 and load_run_state(tmp_path)["epochs_done"] == 2
+    # Adam's step count came back from the checkpoint: two epochs of STEPS steps in all.
+    assert int(second.optimizer.iterations.numpy()) == 2 * STEPS
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(fresh_model(), tmp_path, 3, callbacks=[EpochLog(stop_after=1)])
+    assert load_run_state(tmp_path)["epochs_done"] == 1
+    log = EpochLog()
+    history = train(fresh_model(), tmp_path, 3, callbacks=[log])
+    assert log.epochs == [1, 2]
+    assert len(history["loss"]) == 3 and len(load_run_state(tmp_path)["epoch_seconds"]) == 3
+
+
+def test_a_finished_run_trains_nothing_and_loads_the_final_weights(tmp_path):
+    trained = fresh_model()
+    stored = train(trained, tmp_path, 2)
+    log = EpochLog()
+    again = fresh_model(seed=5)
+    assert train(again, tmp_path, 2, callbacks=[log]) == stored
+    assert log.epochs == []
+    x = next(iter(tiny_dataset()))[0]
+    np.testing.assert_allclose(again.predict_on_batch(x), trained.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_folder_of_another_model_or_a_damaged_state_is_refused(tmp_path):
+    train(fresh_model("cnn_lstm"), tmp_path / "run", 1)
+    with pytest.raises(ModelError, match="another run folder"):
+        train(fresh_model("single_frame_cnn"), tmp_path / "run", 2)
+    set_seed(0)
+    wider = build_model("cnn_lstm", SMOKE, C, filters=(4, 8), feature_dim=16, lstm_units=16)
+    with pytest.raises(TrainingStateError, match="does not fit"):
+        train(wider, tmp_path / "run", 2)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "state.json").write_text("{not json")
+    with pytest.raises(TrainingStateError, match="not valid JSON"):
+        train(fresh_model(), tmp_path / "bad", 1)
+    with pytest.raises(ValueError, match="epochs must be"):
+        train(fresh_model(), tmp_path / "other", -1)
+
+
+def test_predict_dataset_returns_labels_and_probabilities_in_order(tmp_path):
+    model = fresh_model("single_frame_cnn")
+    y_true, y_prob = predict_dataset(model, tiny_dataset())
+    assert y_true.tolist() == (np.arange(NUM_CLIPS) % C).tolist()
+    assert y_prob.shape == (NUM_CLIPS, C)
+    np.testing.assert_allclose(y_prob.sum(axis=1), 1.0, rtol=1e-5)
