@@ -9,6 +9,7 @@
     hybridvid bench pipeline [--json]
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S] --out RUN
     hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2]
+    hybridvid course render [--only 00,01]
     hybridvid exercises sync|check
 
 User mistakes (a path that does not exist, a folder with no dataset, an unknown name)
@@ -149,6 +150,18 @@ def cmd_course_run(args: argparse.Namespace) -> int:
     return course_run_command(args)
 
 
+def cmd_course_render(args: argparse.Namespace) -> int:
+    from hybridvid_lib.config import project_root
+    from hybridvid_lib.course.catalog import find_notebooks, parse_only, select_notebooks
+    from hybridvid_lib.course.render import render_notebooks
+
+    folder = (project_root() or Path.cwd()) / "notebooks"
+    notebooks = select_notebooks(find_notebooks(folder), parse_only(args.only))
+    for path in render_notebooks(notebooks):
+        print(f"rendered {path.name}")
+    return 0
+
+
 def cmd_exercises(args: argparse.Namespace) -> int:
     from hybridvid_lib.config import project_root
     from hybridvid_lib.exercises import check_exercises, sync_exercises
@@ -233,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = esub.add_parser(name, help=text)
         p.add_argument("--root", type=Path, default=None, help="project folder holding exercises/")
         p.set_defaults(func=cmd_exercises)
+
+    p = csub.add_parser("render", help="store the outputs of cells tagged nbval-check-output (smoke profile)")
+    p.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
+    p.set_defaults(func=cmd_course_render)
 
     bench = sub.add_parser("bench", help="benchmarks (figures, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
