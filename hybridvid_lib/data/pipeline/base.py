@@ -93,7 +93,8 @@ def select_records(
     if skipped and strict:
         raise DatasetError(
             f"{len(skipped)} of {listed} listed {subset} videos cannot be used ({reasons}: "
-            f"{_names(skipped)}); fix them, or build the pipeline with strict=False to skip them."
+            f"{_names(skipped)}); fix them, or turn strict mode off (no --strict; strict=False) "
+            "to skip them with a warning."
         )
     if not records:
         raise DatasetError(
