@@ -21,6 +21,7 @@ import ipywidgets as w
 import numpy as np
 
 from hybridvid_lib.data.skeletons import SkeletonGraph
+from hybridvid_lib.data.video import check_rgb_clip
 from hybridvid_lib.drawing import draw_skeleton, enlarge
 
 ClipLoader = Callable[[str], "tuple[np.ndarray, np.ndarray | None]"]
@@ -77,12 +78,7 @@ class FramePlayer:
     def set_class(self, class_name: str) -> None:
         """Load a clip of ``class_name`` and show its first frame."""
         frames, joints = self._load_clip(class_name)
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-            raise ValueError(
-                "load_clip must return frames of shape (T, H, W, 3), dtype uint8; "
-                f"got {frames.dtype} {frames.shape}."
-            )
+        frames = check_rgb_clip(frames, "FramePlayer's load_clip result")
         if joints is not None and len(joints) != len(frames):
             raise ValueError(f"load_clip returned {len(frames)} frames but {len(joints)} poses.")
         self.frames, self.joints = frames, joints

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from hybridvid_lib.data.flow_methods import FLOW_METHODS, available_flow_methods
+from hybridvid_lib.data.video import check_rgb_clip
 from hybridvid_lib.errors import HybridVidError
 
 FLOW_CLIP_PX = 20.0
@@ -116,12 +117,7 @@ def compute_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
         frame ``t`` to frame ``t + 1`` (positive dx: to the right, positive dy: down).
         A one-frame video gives an empty ``(0, H, W, 2)`` array.
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise ValueError(
-            "compute_flow expects a non-empty uint8 RGB array of shape (T, H, W, 3); "
-            f"got dtype {frames.dtype} and shape {frames.shape}."
-        )
+    frames = check_rgb_clip(frames, "compute_flow")
     estimator = make_flow_estimator(method)
     t, h, w, _ = frames.shape
     out = np.empty((max(0, t - 1), h, w, 2), np.float32)

@@ -173,6 +173,20 @@ def is_readable(path: str | os.PathLike) -> bool:
     return probe_video(path).readable
 
 
+def check_rgb_clip(frames: np.ndarray, who: str) -> np.ndarray:
+    """``frames`` as an array if it is a non-empty ``(T, H, W, 3)`` uint8 clip, else one clear ``ValueError``.
+
+    ``who`` names the caller in the message (``"write_video"``, ``"compute_flow"``, ...).
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(
+            f"{who} expects a non-empty uint8 RGB array of shape (T, H, W, 3); "
+            f"got dtype {frames.dtype} and shape {frames.shape}."
+        )
+    return frames
+
+
 def write_video(
     path: str | os.PathLike,
     frames: np.ndarray,
@@ -189,12 +203,7 @@ def write_video(
         ValueError: frames of the wrong shape or dtype, or an extension we cannot write.
         VideoDecodeError: OpenCV could not open a writer for this codec.
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise ValueError(
-            "write_video expects a non-empty uint8 array of shape (T, H, W, 3); "
-            f"got dtype {frames.dtype} and shape {frames.shape}."
-        )
+    frames = check_rgb_clip(frames, "write_video")
     p = Path(path)
     ext = p.suffix.lower()
     code = fourcc or _WRITE_CODECS.get(ext)

@@ -54,7 +54,7 @@ def test_skeleton_box_is_disabled_without_joints():
 
 
 def test_bad_clips_get_one_clear_sentence():
-    with pytest.raises(ValueError, match=r"\(T, H, W, 3\), dtype uint8"):
+    with pytest.raises(ValueError, match=r"load_clip result expects a non-empty uint8 RGB array of shape \(T, H, W, 3\)"):
         FramePlayer(lambda name: (np.zeros((3, 8, 8), np.float32), None), ["A"])
     with pytest.raises(ValueError, match="at least one class"):
         FramePlayer(fake_clip, [])
