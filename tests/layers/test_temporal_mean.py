@@ -1,4 +1,4 @@
-"""TemporalMean: the mean over time, masked frames left out; config, .keras round trip, one fit step."""
+"""TemporalMean: the mean over time, masked frames left out; the shared layer test with and without a mask."""
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ import_tensorflow()
 import keras  # noqa: E402
 
 from hybridvid_lib.layers import TemporalMean  # noqa: E402
+from tests.support.layer_test import run_layer_test  # noqa: E402
 
 
 def test_mean_over_time_without_mask():
@@ -40,26 +41,23 @@ def test_bad_epsilon_is_refused():
         TemporalMean(epsilon=0.0)
 
 
-def test_config_roundtrip_and_keras_file_reload_with_equal_outputs(tmp_path):
-    layer = TemporalMean(epsilon=1e-5, name="avg")
-    clone = TemporalMean.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-
-    inputs = keras.Input((6, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(TemporalMean(name="avg")(inputs)))
+def test_temporal_mean_passes_the_shared_layer_test(tmp_path):
     x = np.random.default_rng(2).normal(size=(4, 6, 3)).astype("float32")
-    path = tmp_path / "temporal_mean.keras"
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded.get_layer("avg"), TemporalMean)
-    np.testing.assert_allclose(reloaded.predict_on_batch(x), model.predict_on_batch(x), rtol=1e-6)
+    out = run_layer_test(
+        TemporalMean, {"epsilon": 1e-5, "name": "avg"}, x,
+        expected_output_shape=(4, 3), expected_num_trainable_weights=0, expected_num_non_trainable_weights=0,
+        tmp_path=tmp_path,
+    )
+    np.testing.assert_allclose(out, x.mean(axis=1), rtol=1e-6)
 
 
-def test_one_fit_step_runs_through_the_layer():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((5, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(TemporalMean()(inputs)))
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    x = np.random.default_rng(3).normal(size=(8, 5, 3)).astype("float32")
-    history = model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+def test_masked_temporal_mean_passes_the_shared_layer_test(tmp_path):
+    # (B, T, H, C) features; the mask is an input of the saved model; one clip keeps no frame at all.
+    x = np.random.default_rng(4).normal(size=(4, 6, 2, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 1, 0, 1, 0, 1]], bool)
+    out = run_layer_test(
+        TemporalMean, {}, x, call_kwargs={"mask": mask},
+        expected_output_shape=(4, 2, 3), expected_num_trainable_weights=0, tmp_path=tmp_path,
+    )
+    np.testing.assert_allclose(out[1], x[1, :2].mean(axis=0), rtol=1e-5)
+    np.testing.assert_array_equal(out[2], np.zeros((2, 3), np.float32))

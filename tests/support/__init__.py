@@ -1,0 +1,1 @@
+"""Helpers for the test suite only (not installed with the kit): data writers and shared test routines."""
