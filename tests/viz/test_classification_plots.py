@@ -1,25 +1,16 @@
-"""Plots: the right number of panels, lines, bars and texts, with the right numbers in them."""
-
-from __future__ import annotations
+"""Confusion matrix, per-class accuracy, ROC and leaderboard: the right bars, lines and texts with the right numbers."""
 
 import re
-from types import SimpleNamespace
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.container import BarContainer
+from sklearn.metrics import roc_auc_score
 
-matplotlib.use("Agg")
+from hybridvid_lib import viz
 
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.container import BarContainer  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-
-from hybridvid_lib import viz  # noqa: E402
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NAMES = ["SitDown", "StandUp", "Wave", "Jump"]
 
 
@@ -32,47 +23,11 @@ def noisy_predictions(num: int = 40, num_classes: int = 4, seed: int = 0):
     return y, prob / prob.sum(axis=1, keepdims=True)
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    """Each test starts and ends with no open pyplot figure."""
-    plt.close("all")
-    yield
-    plt.close("all")
-
-
 def test_each_plot_opens_one_pyplot_figure_for_a_notebook_to_show():
     y, prob = noisy_predictions()
     fig = viz.plot_confusion_matrix(np.eye(4, dtype=int), NAMES)
     viz.plot_roc_curves(y, prob, NAMES)
     assert len(plt.get_fignums()) == 2 and plt.fignum_exists(fig.number)
-
-
-# --------------------------------------------------------------------------- history
-HISTORY = {"loss": [2.0, 1.5, 1.0], "val_loss": [2.1, 1.8, 1.6], "accuracy": [0.2, 0.5, 0.7],
-           "val_accuracy": [0.1, 0.4, 0.5], "learning_rate": [1e-3, 1e-3, 5e-4]}
-
-
-def test_history_has_a_panel_per_metric_with_train_and_val():
-    fig = viz.plot_history(SimpleNamespace(history=HISTORY), title="run")  # a Keras History look-alike
-    assert isinstance(fig, Figure)
-    loss_ax, acc_ax = fig.axes
-    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]  # no learning-rate panel
-    assert len(loss_ax.lines) == 2 and len(acc_ax.lines) == 2
-    assert loss_ax.lines[0].get_xdata().tolist() == [1, 2, 3]
-    assert loss_ax.lines[1].get_ydata().tolist() == HISTORY["val_loss"]
-    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["train", "validation"]
-
-
-def test_history_into_given_axes_and_errors():
-    fig, ax = plt.subplots()
-    assert viz.plot_history({"loss": [1.0, 0.5]}, ax=ax) is fig
-    assert len(ax.lines) == 1 and plt.get_fignums() == [fig.number]  # no extra figure
-    with pytest.raises(ValueError, match="2 panels"):
-        viz.plot_history(HISTORY, ax=ax)
-    with pytest.raises(ValueError, match="'top5' is not in the history"):
-        viz.plot_history(HISTORY, metrics=["top5"])
-    with pytest.raises(ValueError, match="Keras History"):
-        viz.plot_history({})
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -161,49 +116,6 @@ def test_roc_with_a_single_class_says_so_instead_of_failing():
     assert len(ax.lines) == 0 and "single class" in ax.texts[0].get_text()
 
 
-# --------------------------------------------------------------------------- frames
-def test_sample_predictions_titles_and_colours():
-    rng = np.random.default_rng(1)
-    clips = rng.uniform(-1, 1, size=(5, 8, 12, 10, 3)).astype(np.float32)
-    y = np.array([0, 1, 2, 3, 0])
-    prob = np.eye(4)[[0, 2, 2, 3, 1]] * 0.6 + 0.1  # rows sum to 1; p(predicted) = 0.7
-    fig = viz.plot_sample_predictions(clips, y, prob, NAMES, frames_per_clip=4, max_clips=4)
-    assert len(fig.axes) == 4
-    titles = [ax.title for ax in fig.axes]
-    assert [t.get_text() for t in titles] == [
-        "SitDown / SitDown (0.70)", "StandUp / Wave (0.70)", "Wave / Wave (0.70)", "Jump / Jump (0.70)"]
-    assert [t.get_color() for t in titles] == [viz.RIGHT_COLOR, viz.WRONG_COLOR, viz.RIGHT_COLOR, viz.RIGHT_COLOR]
-    strip = fig.axes[0].images[0].get_array()
-    assert strip.shape == (12, 4 * 10 + 3 * 1, 3)  # four frames, three one-pixel gaps
-
-    errors = viz.plot_sample_predictions(clips, y, prob, NAMES, errors_only=True)
-    assert [ax.title.get_text() for ax in errors.axes] == ["StandUp / Wave (0.70)", "SitDown / StandUp (0.70)"]
-
-
-def test_sample_predictions_accepts_uint8_and_checks_shapes():
-    clips = np.zeros((2, 3, 8, 8, 3), np.uint8)
-    fig = viz.plot_sample_predictions(clips, [0, 1], np.eye(4)[[0, 1]], NAMES)
-    assert len(fig.axes) == 2
-    with pytest.raises(ValueError, match="N = 2"):
-        viz.plot_sample_predictions(clips[:1], [0, 1], np.eye(4)[[0, 1]], NAMES)
-
-
-def test_float_frames_map_to_uint8():
-    out = viz.to_uint8_frames(np.array([[[[-1.0, 0.0, 1.0]]]]))
-    assert out.dtype == np.uint8 and out.ravel().tolist() == [0, 128, 255]
-
-
-def test_show_frames_labels_frame_indices():
-    frames = np.zeros((16, 8, 8, 3), np.uint8)
-    ax = viz.show_frames(frames, num=4, title="uniform").axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "5", "10", "15"]
-    assert ax.get_title() == "uniform"
-    ax = viz.show_frames(frames, indices=[1, 3, 5]).axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "3", "5"]
-    with pytest.raises(ValueError, match=r"\[0, 16\)"):
-        viz.show_frames(frames, indices=[16])
-
-
 # --------------------------------------------------------------------------- leaderboard
 def test_leaderboard_bars_and_error_bars():
     rows = [{"label": "cnn_lstm", "mean": 0.6, "std": 0.05, "n": 3},
@@ -218,36 +130,3 @@ def test_leaderboard_bars_and_error_bars():
     assert "0.800 ± 0.020 (n=3)" in [t.get_text() for t in ax.texts]
     with pytest.raises(ValueError, match="needs 'label'"):
         viz.plot_leaderboard([{"mean": 0.5}])
-
-
-# --------------------------------------------------------------------------- saving
-def test_save_figure_writes_a_png_and_no_partial(tmp_path):
-    fig = viz.plot_per_class_accuracy({"a": 0.5})
-    path = viz.save_figure(fig, tmp_path / "plots" / "per_class.png")
-    assert path.read_bytes().startswith(PNG_SIGNATURE)
-    assert [p.name for p in path.parent.iterdir()] == ["per_class.png"]
-    assert plt.fignum_exists(fig.number)  # still open: a notebook shows it at the end of the cell
-    viz.save_figure(fig, path, close=True)
-    assert not plt.fignum_exists(fig.number)
-
-
-def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "plot.png"
-    target.write_bytes(b"old")
-    fig = viz.plot_per_class_accuracy({"a": 0.5})
-
-    def half_write(fname, **kwargs):
-        with open(fname, "wb") as fh:
-            fh.write(PNG_SIGNATURE)
-        raise RuntimeError("killed while writing")
-
-    monkeypatch.setattr(fig, "savefig", half_write)
-    with pytest.raises(RuntimeError):
-        viz.save_figure(fig, target)
-    assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]
-
-
-def test_save_figure_wants_a_png_name(tmp_path):
-    with pytest.raises(ValueError, match=r"\.png"):
-        viz.save_figure(Figure(), tmp_path / "plot.jpg")
