@@ -8,7 +8,7 @@ are timed:
     for every clip it opens the file, seeks to a random start, reads every ``frame_step``-th
     frame, converts and pads each frame with TensorFlow ops one at a time, and is wrapped in
     ``tf.data.Dataset.from_generator``; one pass over the videos;
-(b) ``first epoch`` of :func:`~hybridvid_lib.data.pipeline.clip_pipeline`: parallel decoding
+(b) ``first epoch`` of :func:`~hybridvid_lib.data.pipeline.build_pipeline` (RGB clips): parallel decoding
     and filling the uint8 cache;
 (c) ``cached`` epochs of the same pipeline: sampling and augmentation only (mean of the
     later epochs).
@@ -25,12 +25,13 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from collections import Counter
 from typing import Any, Iterable
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 
 BATCH_SIZE = 8
 FRAME_STEP = 2  # frames between the samples of a clip, for both contenders
@@ -80,7 +81,7 @@ def tutorial_frames_from_video(path: str | Path, num_frames: int, output_size: i
 class TutorialFrameGenerator:
     """The tutorial's ``FrameGenerator``: yields ``(clip, label)`` per video, in a shuffled order."""
 
-    def __init__(self, records: list[VideoRecord], num_frames: int, output_size: int,
+    def __init__(self, records: list[Record], num_frames: int, output_size: int,
                  frame_step: int = FRAME_STEP, seed: int = 0):
         self.records, self.num_frames, self.output_size = records, num_frames, output_size
         self.frame_step = frame_step
@@ -94,7 +95,7 @@ class TutorialFrameGenerator:
             yield clip, np.int32(record.label)
 
 
-def tutorial_dataset(records: list[VideoRecord], num_frames: int, frame_size: int, batch_size: int = BATCH_SIZE):
+def tutorial_dataset(records: list[Record], num_frames: int, frame_size: int, batch_size: int = BATCH_SIZE):
     """``tf.data.Dataset.from_generator`` over :class:`TutorialFrameGenerator`, batched."""
     tf = _tf()
     spec = (tf.TensorSpec((num_frames, frame_size, frame_size, 3), tf.float32), tf.TensorSpec((), tf.int32))
@@ -103,16 +104,23 @@ def tutorial_dataset(records: list[VideoRecord], num_frames: int, frame_size: in
 
 
 # --------------------------------------------------------------------------- timing
-def _timed_epoch(dataset, *, total: int, desc: str, progress: bool) -> tuple[int, float]:
-    """(clips, seconds) of one full pass over a batched ``dataset``."""
-    clips = 0
+def _timed_epoch(dataset, *, total: int, desc: str, progress: bool) -> dict[str, Any]:
+    """One full pass over a batched ``(inputs, labels)`` dataset, timed.
+
+    Returns:
+        ``{"pass": desc, "clips": N, "seconds": s, "labels": {label: clips}}``: what the pass read
+        (the label counts show that every contender read the same clips) and how long it took.
+    """
+    labels_seen: Counter[int] = Counter()
     start = time.perf_counter()
     with tqdm(total=total, desc=desc, unit="clip", disable=not progress, leave=False) as bar:
         for _, labels in dataset:
-            n = int(labels.shape[0])
-            clips += n
-            bar.update(n)
-    return clips, time.perf_counter() - start
+            batch = np.asarray(labels).reshape(-1).tolist()
+            labels_seen.update(int(label) for label in batch)
+            bar.update(len(batch))
+    seconds = time.perf_counter() - start
+    return {"pass": desc, "clips": sum(labels_seen.values()), "seconds": seconds,
+            "labels": {str(label): labels_seen[label] for label in sorted(labels_seen)}}
 
 
 def _device_name() -> str:
@@ -168,7 +176,9 @@ def bench_pipeline(root: Path | None = None, *, num_videos: int = 48, epochs: in
         A JSON-ready dict: ``naive_clips_per_s``, ``first_epoch_clips_per_s``,
         ``cached_clips_per_s``, ``speedup_cached_vs_naive``, ``flow_fps`` (method -> frame
         pairs per second at ``frame_size``), ``num_videos``, ``num_frames``, ``frame_size``,
-        ``epochs``, ``batch_size``, ``device``, ``dataset``.
+        ``epochs``, ``batch_size``, ``device``, ``dataset``, and ``passes``: the measurements the
+        rates come from, one per timed pass (the generator, then each ``tf.data`` epoch) with
+        ``clips``, ``seconds`` and ``labels`` (clips read per label).
     """
     for name, value, least in (("num_videos", num_videos, 1), ("epochs", epochs, 2),
                                ("num_frames", num_frames, 1), ("frame_size", frame_size, 8)):
@@ -176,7 +186,7 @@ def bench_pipeline(root: Path | None = None, *, num_videos: int = 48, epochs: in
             raise ValueError(f"{name} must be a whole number >= {least}; got {value!r}.")
     from hybridvid_lib.config import resolve_settings
     from hybridvid_lib.data.flow import measure_flow_fps
-    from hybridvid_lib.data.pipeline import clip_pipeline
+    from hybridvid_lib.data.pipeline import build_pipeline
     from hybridvid_lib.data.video import read_video
 
     with ExitStack() as stack:
@@ -191,23 +201,22 @@ def bench_pipeline(root: Path | None = None, *, num_videos: int = 48, epochs: in
         frames = read_video(records[0].path, short_side=frame_size)
         flow_fps = measure_flow_fps(frames, methods=None, repeats=3)
 
-        clips, seconds = _timed_epoch(tutorial_dataset(records, num_frames, frame_size), total=n,
-                                      desc="tutorial generator", progress=progress)
-        naive = clips / seconds
+        passes = [_timed_epoch(tutorial_dataset(records, num_frames, frame_size), total=n,
+                               desc="tutorial generator", progress=progress)]
 
         cache_side = max(frame_size, round(frame_size * 1.125))
         settings = resolve_settings("cpu", frame_size=frame_size, short_side=cache_side,
                                     cache_short_side=cache_side, num_frames=num_frames,
                                     frame_stride=FRAME_STEP, batch_size=BATCH_SIZE)
-        pipe = clip_pipeline(subset, "train", settings, training=True, seed=0, sampling="stride")
-        rates = []
+        pipe = build_pipeline(subset, "train", settings, inputs=("rgb",), training=True, seed=0,
+                              sampling="stride")
         for epoch in range(epochs):
             desc = "tf.data, first epoch" if epoch == 0 else f"tf.data, cached epoch {epoch + 1}"
-            clips, seconds = _timed_epoch(pipe.dataset, total=n, desc=desc, progress=progress)
-            rates.append(clips / seconds)
+            passes.append(_timed_epoch(pipe.dataset, total=n, desc=desc, progress=progress))
 
 
-    cached = _mean(rates[1:])
+    naive, first, *later = [p["clips"] / p["seconds"] for p in passes]
+    cached = _mean(later)
     result = {
         "dataset": source,
         "num_videos": n,
@@ -217,10 +226,11 @@ def bench_pipeline(root: Path | None = None, *, num_videos: int = 48, epochs: in
         "batch_size": BATCH_SIZE,
         "device": device,
         "naive_clips_per_s": round(naive, 2),
-        "first_epoch_clips_per_s": round(rates[0], 2),
+        "first_epoch_clips_per_s": round(first, 2),
         "cached_clips_per_s": round(cached, 2),
         "speedup_cached_vs_naive": round(cached / naive, 2),
         "flow_fps": {method: round(fps, 1) for method, fps in flow_fps.items()},
+        "passes": passes,
     }
     return result
 

@@ -7,8 +7,9 @@
     hybridvid data inspect --format F --root DIR [--videos DIR] [--splits DIR] [--split N] [--json]
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
     hybridvid bench pipeline [--json]
-    hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S] --out RUN
-    hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2]
+    hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
+                    [--option KEY=VALUE ...] [--val [FRACTION]] --out RUN
+    hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2] [--resume [DIR]]
     hybridvid course render [--only 00,01]
     hybridvid exercises sync|check
 
@@ -19,19 +20,51 @@ print one sentence on stderr and exit with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from hybridvid_lib.config import PROFILES
+from hybridvid_lib.data.flow_methods import FLOW_METHODS
 from hybridvid_lib.errors import HybridVidError
 
-DATA_FORMATS = ("stickactions", "ucf101", "hmdb51", "folder")
+
+class _NamesFrom(Sequence[str]):
+    """Allowed values that live in a module the parser must not import while it is being built.
+
+    The dataset readers and the StickActions generator load OpenCV, and ``hybridvid doctor`` has
+    to run (and say which OpenCV wheel to remove) when ``import cv2`` fails. argparse reads
+    ``choices`` only to check a value given on the command line or to print help (with ``metavar``
+    set the usage line does not list them), so the module is imported then, by the commands that
+    need it anyway.
+    """
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(getattr(importlib.import_module(self.module), self.name))
+
+    def __getitem__(self, index: int) -> str:
+        return self._names()[index]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
-def _add_dataset_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", required=True, choices=DATA_FORMATS, help="dataset layout")
-    p.add_argument("--root", required=True, type=Path,
+DATA_FORMATS = _NamesFrom("hybridvid_lib.data.datasets", "KNOWN_FORMATS")
+STICKACTIONS_PRESETS = _NamesFrom("hybridvid_lib.data.synth.presets", "PRESETS")
+
+
+def _add_dataset_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("--format", required=required, choices=DATA_FORMATS, metavar="FORMAT",
+                   help="dataset layout: %(choices)s")
+    p.add_argument("--root", required=required, type=Path,
                    help="folder the dataset (or its official archives) was extracted into")
     p.add_argument("--videos", type=Path, default=None,
                    help="video folder, if not the standard one below --root (UCF-101/, hmdb51_org/)")
@@ -193,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = dsub.add_parser("synth", help="generate the StickActions dataset")
     p.add_argument("--out", required=True, type=Path, help="folder to write the dataset into")
-    p.add_argument("--preset", default="default", choices=("smoke", "default", "hard"))
+    p.add_argument("--preset", default="default", choices=STICKACTIONS_PRESETS, metavar="PRESET",
+                   help="StickActions preset: %(choices)s (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="rebuild even if a complete copy is there")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -209,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = dsub.add_parser("flow", help="compute and cache optical flow (resumable)")
     _add_dataset_args(p)
-    p.add_argument("--method", default="dis", choices=("dis", "farneback", "tvl1"))
+    p.add_argument("--method", default="dis", choices=FLOW_METHODS)
     p.add_argument("--size", type=int, default=64, help="short side at which flow is computed")
     p.add_argument("--cache", type=Path, default=None, help="cache folder (default: beside the dataset)")
     p.add_argument("--subsets", default="train,test", help="comma-separated: train,test,unused")
@@ -219,24 +253,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a registered model on a dataset; resumes from the last checkpoint")
     p.add_argument("--model", required=True, help="registered model name (e.g. cnn_lstm); a wrong name lists them")
-    _add_dataset_args(p)
-    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: $HYBRIDVID_PROFILE, else cpu)")
+    _add_dataset_args(p, required=False)  # not needed by --list-options; train_command checks them
+    p.add_argument("--profile", default=None, choices=tuple(PROFILES),
+                   help="settings profile (default: $HYBRIDVID_PROFILE, else cpu)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's number of epochs")
     p.add_argument("--batch-size", type=int, default=None, help="override the profile's batch size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="fail on missing or unreadable videos instead of skipping")
-    p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, history, metrics.json")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model builder option, e.g. --option lstm_units=64 --option filters=[8,16] "
+                        "(repeatable; values read as YAML; `hybridvid train --model M --list-options` shows them)")
+    p.add_argument("--list-options", action="store_true", help="print the model's options and defaults, then exit")
+    p.add_argument("--val", type=float, nargs="?", const=0.2, default=None, metavar="FRACTION",
+                   help="hold out whole groups of the training list (default fraction 0.2) as a validation "
+                        "split, evaluated after every epoch")
+    p.add_argument("--out", type=Path, help="run folder: checkpoints, history, metrics.json")
     p.set_defaults(func=cmd_train)
 
     course = sub.add_parser("course", help="run the course notebooks with papermill and write a report")
     csub = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
     p = csub.add_parser("run", help="execute the notebooks, one run per notebook and seed")
-    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: gpu if one is visible, else cpu)")
+    p.add_argument("--profile", default=None, choices=tuple(PROFILES),
+                   help="settings profile (default: gpu if one is visible, else cpu)")
     p.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
     p.add_argument("--out", type=Path, default=None, help="output folder (default runs/<timestamp>)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="notebook parameter passed to every notebook (repeatable)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the profile's seeds)")
+    p.add_argument("--resume", nargs="?", const=True, default=None, type=Path, metavar="DIR",
+                   help="continue a stopped course run in DIR (default runs/latest): keep its ok and skipped "
+                        "runs, execute the missing and failed ones")
     p.set_defaults(func=cmd_course_run)
 
     ex = sub.add_parser("exercises", help="generate student notebooks from the solutions, or check they match")

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridvid_lib.data.flip_policies import FLIP_POLICIES
+from hybridvid_lib.data.flow_methods import FLOW_METHODS
+from hybridvid_lib.data.sampling import TEST_TIME_STRATEGIES
 from hybridvid_lib.errors import SettingsError
 
 PROFILE_ENV = "HYBRIDVID_PROFILE"
@@ -39,16 +42,16 @@ class Settings:
 
     profile: str
     # --- data ---
-    dataset_preset: str  # StickActions preset built for this profile
+    dataset_preset: str  # StickActions preset built for this profile (data.synth.presets.PRESETS)
     frame_size: int  # square crop fed to the models, pixels
     short_side: int  # frames are resized so their short side is this, then cropped
     num_frames: int  # frames per clip (T)
-    sampling: str  # test-time frame sampling: uniform | stride | segments
+    sampling: str  # frame sampling, one of data.sampling.TEST_TIME_STRATEGIES (no random test clips)
     frame_stride: int  # stride of the "stride" and "random" sampling strategies
     cache_short_side: int  # short side of the decoded uint8 cache (>= short_side)
-    flow_method: str  # dis | farneback | tvl1
+    flow_method: str  # one of data.flow_methods.FLOW_METHODS
     flow_size: int  # short side at which optical flow is computed and cached
-    flip_policy: str  # horizontal flip augmentation: swap | skip | off
+    flip_policy: str  # horizontal flip augmentation, one of data.flip_policies.FLIP_POLICIES
     # --- training ---
     batch_size: int
     num_epochs: int
@@ -122,12 +125,26 @@ PROFILES: dict[str, Settings] = {
     ),
 }
 
-_CHOICES = {
-    "sampling": ("uniform", "stride", "segments"),
-    "flow_method": ("dis", "farneback", "tvl1"),
-    "flip_policy": ("swap", "skip", "off"),
-    "dataset_preset": ("smoke", "default", "hard"),
-}
+
+def setting_choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of each setting that takes a name, read from the module each list belongs to.
+
+    ``sampling`` takes the strategies whose test-time frames are fixed
+    (:data:`~hybridvid_lib.data.sampling.TEST_TIME_STRATEGIES`: not ``random``), ``flow_method``
+    the kit's flow methods, ``flip_policy`` the flip policies and ``dataset_preset`` the
+    StickActions presets.
+    """
+    # Imported here, not at the top: any module of the synth package loads OpenCV and the whole
+    # generator, and this module must stay light (the command line imports it to build its parser,
+    # before anything has checked that OpenCV works).
+    from hybridvid_lib.data.synth.presets import PRESETS
+
+    return {
+        "sampling": TEST_TIME_STRATEGIES,
+        "flow_method": FLOW_METHODS,
+        "flip_policy": FLIP_POLICIES,
+        "dataset_preset": tuple(PRESETS),
+    }
 
 
 def default_profile() -> str:
@@ -189,7 +206,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
 
 
 def _validate(s: Settings) -> None:
-    for key, choices in _CHOICES.items():
+    for key, choices in setting_choices().items():
         if getattr(s, key) not in choices:
             raise SettingsError(
                 f"Setting {key!r} must be one of {', '.join(choices)}; got {getattr(s, key)!r}."

@@ -18,9 +18,13 @@ The ``metrics.json`` schema (checked by :func:`validate_metrics`)::
                   "test_accuracy": float in [0, 1], "macro_f1": float in [0, 1],
                   "macro_precision": ..., "macro_recall": ..., "roc_auc_ovr_macro": float | null,
                   "params": int, "train_seconds": float, ...extras}, ...],
+     "status": "ok" | "skipped" (optional, "ok" when absent), "reason": str (required when skipped),
      ...extras}
 
 Every number anywhere in the document must be finite (a NaN loss is refused, not written).
+A notebook that cannot run in this setting (no checkpoint given, an optional dataset absent) writes
+:func:`skipped_document` instead: ``"status": "skipped"``, a one-sentence ``reason`` and no results;
+the course runner records such a run as skipped, not failed.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ PROBABILITY_TOLERANCE = 1e-3
 RESULT_KEYS = ("model", "dataset", "split", "test_accuracy", "macro_f1", "macro_precision",
                "macro_recall", "roc_auc_ovr_macro", "params", "train_seconds")
 DOCUMENT_KEYS = ("notebook", "profile", "seed", "results")
+# A document's optional "status": absent means "ok"; "skipped" needs a "reason" and no results.
+STATUS_OK = "ok"
+STATUS_SKIPPED = "skipped"
+DOCUMENT_STATUSES = (STATUS_OK, STATUS_SKIPPED)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -120,21 +128,54 @@ def predicted_labels(y_prob: np.ndarray) -> np.ndarray:
 
 
 def collect_predictions(model: Any, dataset: Iterable, *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``model`` over a dataset of ``(inputs, labels)`` batches; return ``(y_true (N,), y_prob (N, C))``.
+    """Run ``model`` over a dataset of ``(features, labels)`` batches; return ``(y_true (N,), y_prob (N, C))``.
 
-    ``inputs`` may be one tensor or a tuple / dict (two-stream models); the model's outputs are
-    stacked as returned (probabilities or logits: :func:`evaluate_predictions` accepts both).
+    ``features`` may be one tensor or a pipeline's dict (the model gets the inputs it names).
+    The model's probabilities are its output, or the ``probs`` entry of a dict output. When
+    the features carry ``index`` (every kit pipeline), the scores of elements with the same
+    index (several test-time clips of one video) are averaged, and ``N`` counts videos, in
+    the order they first appear.
     """
     from tqdm.auto import tqdm
 
+    from hybridvid_lib.models.registry import output_probs
+    from hybridvid_lib.training import model_inputs
+
     labels: list[np.ndarray] = []
     scores: list[np.ndarray] = []
-    for inputs, batch_labels in tqdm(dataset, desc="predict", unit="batch", disable=not progress):
-        scores.append(np.asarray(model.predict_on_batch(inputs)))
+    indices: list[np.ndarray] = []
+    for features, batch_labels in tqdm(dataset, desc="predict", unit="batch", disable=not progress):
+        outputs = model.predict_on_batch(model_inputs(features, model))
+        scores.append(np.asarray(output_probs(outputs)))
         labels.append(np.asarray(batch_labels).reshape(-1))
+        if isinstance(features, dict) and "index" in features:
+            indices.append(np.asarray(features["index"]).reshape(-1))
     if not labels:
         raise ValueError("The dataset yielded no batch, so there is nothing to evaluate.")
-    return np.concatenate(labels), np.concatenate(scores, axis=0)
+    y_true, y_prob = np.concatenate(labels), np.concatenate(scores, axis=0)
+    if not indices:
+        return y_true, y_prob
+    return average_per_index(np.concatenate(indices), y_true, y_prob)
+
+
+def average_per_index(index: np.ndarray, y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the ``(N, C)`` scores of elements sharing an ``index`` (clips of one video).
+
+    Returns:
+        ``(labels (V,), scores (V, C))`` for the ``V`` distinct indices in order of first appearance.
+
+    Raises:
+        ValueError: elements of one index carry different labels.
+    """
+    order, first, inverse = np.unique(index, return_index=True, return_inverse=True)
+    sums = np.zeros((len(order), y_prob.shape[1]), np.float64)
+    np.add.at(sums, inverse, y_prob)
+    counts = np.bincount(inverse, minlength=len(order))[:, None]
+    labels = y_true[first]
+    if np.any(labels[inverse] != y_true):
+        raise ValueError("Clips of one video carry different labels; expected one label per index.")
+    appearance = np.argsort(first, kind="stable")
+    return labels[appearance], (sums / counts)[appearance]
 
 
 # --------------------------------------------------------------------------- metrics
@@ -380,6 +421,38 @@ def metrics_document(notebook: str, profile: str, seed: int, results: list[dict]
     return document
 
 
+def skipped_document(notebook: str, profile: str, seed: int, reason: str, **extra: Any) -> dict[str, Any]:
+    """A ``metrics.json`` saying the notebook did not run in this setting, and why (validated).
+
+    ``reason`` is one sentence a learner can act on, e.g. ``"No Kinetics checkpoint given; set
+    CHECKPOINT to a .keras file to run this part."``. The document has ``"status": "skipped"`` and an
+    empty ``results`` list, so a course report lists the run with its reason and takes no number from it.
+    """
+    return metrics_document(notebook, profile, seed, [], status=STATUS_SKIPPED, reason=reason, **extra)
+
+
+def is_skipped(document: Mapping[str, Any]) -> bool:
+    """True for a (validated) ``metrics.json`` document whose status is ``skipped``."""
+    return document.get("status") == STATUS_SKIPPED
+
+
+def _validate_status(document: Mapping[str, Any]) -> None:
+    """The optional ``status``; a skipped document must say why and carry no results."""
+    status = document.get("status", STATUS_OK)
+    if status not in DOCUMENT_STATUSES:
+        raise ValueError(f"metrics: status must be 'ok' or 'skipped' (or absent, meaning 'ok'); got {status!r}.")
+    if status != STATUS_SKIPPED:
+        return
+    reason = document.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError(f"metrics: a skipped document needs a reason, one sentence saying why the notebook "
+                         f"did not run; got {reason!r}.")
+    if document["results"]:
+        # Numbers from a run that says it did not run would slip into the leaderboard.
+        raise ValueError(f"metrics: a skipped document has an empty results list; got "
+                         f"{len(document['results'])} result(s).")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -449,6 +522,7 @@ def validate_metrics(document: Any) -> None:
         raise ValueError(f"metrics: results must be a list; got {type(document['results']).__name__}.")
     for i, result in enumerate(document["results"]):
         _validate_result(result, f"results[{i}]")
+    _validate_status(document)
     _check_finite(document, "document")
 
 

@@ -11,13 +11,22 @@ What a run folder holds (every file written atomically: a killed run leaves the 
 version, never half a file)::
 
     RUN/checkpoints/last.keras   model + optimizer state after the last completed epoch
-    RUN/state.json               epochs done, history so far, seconds per epoch, seed, settings
+    RUN/state.json               epochs done, history so far, seconds per epoch, seed, settings, options
     RUN/history.json             the history alone: {"loss": [...], "accuracy": [...], ...}
+    RUN/model.keras              the whole trained model (every output), when training finished
+
+Inputs and outputs. Pipelines yield dicts keyed by modality plus ``index``; the model gets
+only the inputs it names (:func:`model_inputs`). A model with a dict output (``probs`` plus
+``attention`` or ``embedding``) is trained on ``probs`` unless a loss for the whole model is
+given (a model compiled beforehand, e.g. with a stateful center loss, is used as compiled).
 
 Resume. When ``RUN/state.json`` exists, :func:`train_model` loads the checkpoint's weights
 *and optimizer state* into the given model and continues at the next epoch
 (``initial_epoch``), so a run stopped by Ctrl-C or a closed laptop costs at most one
-epoch. A call after the last epoch trains nothing and returns the stored history. A
+epoch. A call after the last epoch trains nothing and returns the stored history. A resume
+is refused when the checkpoint was made with another model, other model options, another
+seed or other settings (only the number of epochs may grow): two ablation variants of one
+model never share a checkpoint by accident. A
 resumed run is not bit-identical to an uninterrupted one: the data pipeline starts its
 epoch-dependent random draws (clip sampling, crops, flips, shuffle) afresh.
 
@@ -47,7 +56,10 @@ import keras  # noqa: E402
 CHECKPOINT_FILE = "checkpoints/last.keras"
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.json"
-STATE_VERSION = 1
+STATE_VERSION = 2
+MODEL_FILE = "model.keras"
+# Settings that may differ when a run is resumed: more epochs extend it; seeds list the course's seeds.
+RESUMABLE_SETTINGS = ("num_epochs", "seeds")
 
 
 class TrainingStateError(HybridVidError):
@@ -78,20 +90,96 @@ def load_run_state(run_dir: str | Path) -> dict[str, Any] | None:
     return state
 
 
-def _ensure_compiled(model: keras.Model, learning_rate: float) -> None:
-    if not getattr(model, "compiled", False):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
+def model_inputs(features: Any, model: keras.Model) -> Any:
+    """The part of a pipeline element's ``features`` dict that ``model`` takes, by input name.
+
+    A model with one tensor input named after a modality gets that tensor; a model with
+    named inputs gets a dict. Raises :class:`~hybridvid_lib.errors.ModelError` naming the
+    input the features lack.
+    """
+    if not isinstance(features, dict):
+        return features
+    names = [tensor.name for tensor in model.inputs]
+    missing = [n for n in names if n not in features]
+    if missing:
+        raise ModelError(f"The {model.name} model takes {', '.join(names)}; the pipeline gives "
+                         f"{', '.join(k for k in features if k != 'index')}: build it with "
+                         f"inputs={tuple(names)!r}.")
+    if isinstance(model.input, dict):
+        return {n: features[n] for n in names}
+    return features[names[0]] if len(names) == 1 else [features[n] for n in names]
+
+
+def for_model(dataset: Any, model: keras.Model) -> Any:
+    """``dataset`` of ``(features dict, label)`` mapped to what ``model`` takes (see :func:`model_inputs`)."""
+    from hybridvid_lib.tf_setup import import_tensorflow
+
+    tf = import_tensorflow()
+    spec = dataset.element_spec[0]
+    if not isinstance(spec, dict):
+        return dataset
+    model_inputs({k: None for k in spec}, model)  # a clear error before any batch is read
+    return dataset.map(lambda features, label: (model_inputs(features, model), label),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def training_view(model: keras.Model) -> keras.Model:
+    """``model`` itself, or for a dict output a model of the same layers whose output is ``probs``."""
+    if isinstance(model.output, dict):
+        from hybridvid_lib.models.registry import output_probs
+
+        return keras.Model(model.input, output_probs(model.output), name=model.name)
+    return model
+
+
+def compile_for_training(model: keras.Model, learning_rate: float, *, loss: Any = None,
+                         metrics: Any = None, optimizer: Any = None) -> None:
+    """Compile ``model`` (unless it already is): Adam, cross-entropy on probabilities, accuracy by default."""
+    if getattr(model, "compiled", False):
+        return
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=loss or keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"] if metrics is None else metrics,
+    )
+
+
+def _comparable(state_or_new: dict[str, Any]) -> dict[str, Any]:
+    settings = dict(state_or_new.get("settings") or {})
+    for key in RESUMABLE_SETTINGS:
+        settings.pop(key, None)
+    return {"model": state_or_new.get("model"), "options": state_or_new.get("options") or {},
+            "seed": state_or_new.get("seed"), "settings": settings}
+
+
+def check_resumable(run_dir: Path, state: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """Refuse to resume ``run_dir`` when it was made with another model, options, seed or settings.
+
+    Raises:
+        ModelError: another model's checkpoint.
+        TrainingStateError: the same model with other options, seed or settings (the message
+            names what differs, with both values).
+    """
+    if state.get("model") not in (None, wanted["model"]):
+        raise ModelError(f"{run_dir} holds a checkpoint of model {state['model']!r}, not {wanted['model']!r}; "
+                         "use another run folder (--out) for this model.")
+    theirs, mine = _comparable(state), _comparable(wanted)
+    differences = []
+    for group in ("options", "settings"):
+        for key in sorted(set(theirs[group]) | set(mine[group])):
+            if theirs[group].get(key) != mine[group].get(key):
+                differences.append(f"{key} {theirs[group].get(key)!r} there, {mine[group].get(key)!r} here")
+    if theirs["seed"] != mine["seed"] and state.get("version", 1) >= 2:
+        differences.append(f"seed {theirs['seed']!r} there, {mine['seed']!r} here")
+    if differences:
+        raise TrainingStateError(
+            f"{run_dir} holds a {wanted['model']} run made with other settings ({'; '.join(differences)}); "
+            "resuming it would mix two experiments. Use another run folder (--out), or the same settings."
         )
 
 
 def _restore_checkpoint(model: keras.Model, run_dir: Path, state: dict[str, Any]) -> None:
     """Load weights and optimizer state of ``run_dir``'s last checkpoint into ``model`` (compiled)."""
-    if state.get("model") not in (None, model.name):
-        raise ModelError(f"{run_dir} holds a checkpoint of model {state['model']!r}, not {model.name!r}; "
-                         "use another run folder (--out) for this model.")
     checkpoint = run_dir / state.get("checkpoint", CHECKPOINT_FILE)
     if not checkpoint.is_file():
         raise TrainingStateError(f"{run_dir / STATE_FILE} says {state['epochs_done']} epochs are done but "
@@ -125,6 +213,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state
+        self.diverged: dict[str, float] | None = None  # the logs of an epoch with a non-finite value
         self._epoch_start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -132,9 +221,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         seconds = time.perf_counter() - self._epoch_start
+        values = {key: float(value) for key, value in (logs or {}).items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            # A diverged epoch is never checkpointed: the run folder keeps the last good epoch.
+            self.diverged = values
+            return
         history = self.state["history"]
-        for key, value in (logs or {}).items():
-            history.setdefault(key, []).append(float(value))
+        for key, value in values.items():
+            history.setdefault(key, []).append(value)
         self.state["epochs_done"] = epoch + 1
         self.state["epoch_seconds"].append(round(seconds, 3))
         self.state["train_seconds"] = round(sum(self.state["epoch_seconds"]), 3)
@@ -155,21 +249,32 @@ def train_model(
     verbose: int = 1,
     seed: int | None = None,
     settings: Settings | None = None,
+    options: dict[str, Any] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    loss: Any = None,
+    metrics: Any = None,
+    optimizer: Any = None,
 ) -> dict[str, list[float]]:
     """Fit ``model`` for ``epochs`` epochs in all, checkpointing every epoch and resuming from ``run_dir``.
 
     Args:
         model: a Keras model; compiled here (Adam at ``learning_rate``, sparse categorical
-            cross-entropy on probabilities, accuracy) unless it already is.
-        train_ds: a ``tf.data.Dataset`` of ``(clips, labels)`` batches (a ``Pipeline.dataset``).
+            cross-entropy on probabilities, accuracy; or ``loss`` / ``metrics`` / ``optimizer``)
+            unless it already is. A dict-output model is trained on its ``probs`` unless it
+            was compiled beforehand.
+        train_ds: a ``tf.data.Dataset`` of ``(features, labels)`` batches (a ``Pipeline.dataset``);
+            the model gets the inputs it names.
         val_ds: optional dataset of the same kind, evaluated after every epoch (``val_*`` keys).
         epochs: total number of epochs of the run, counting epochs done by earlier calls.
         run_dir: the run folder (created); an existing ``state.json`` there is resumed.
         learning_rate: Adam's learning rate when the model is compiled here.
         verbose: 1 shows Keras' progress bar, 2 one line per epoch, 0 nothing.
-        seed, settings: recorded in ``state.json`` so a run says how it was made.
-        callbacks: more Keras callbacks, run after the checkpoint callback.
+        seed, settings, options: recorded in ``state.json`` so a run says how it was made (options:
+            the model builder's options); a resume with other values is refused.
+        callbacks: more Keras callbacks, run after the checkpoint callback. Training stops at
+            a non-finite loss (``TerminateOnNaN``); that epoch is not checkpointed and the
+            returned history ends with its values (NaN), so the caller can report it.
+        loss, metrics, optimizer: what to compile with, when the model is not compiled yet.
 
     Returns:
         The history of the whole run as plain lists, one value per epoch:
@@ -180,34 +285,42 @@ def train_model(
     Raises:
         ValueError: ``epochs`` is not a whole number >= 0.
         ModelError: ``run_dir`` holds a checkpoint of another model.
-        TrainingStateError: ``run_dir``'s state is damaged.
+        TrainingStateError: ``run_dir``'s state is damaged, or made with other options / settings / seed.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a whole number >= 0; got {epochs!r}.")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _ensure_compiled(model, learning_rate)
+    full_model = model
+    model = model if getattr(model, "compiled", False) else training_view(model)
+    compile_for_training(model, learning_rate, loss=loss, metrics=metrics, optimizer=optimizer)
+    new_state = {
+        "version": STATE_VERSION,
+        "model": model.name,
+        "epochs_done": 0,
+        "history": {},
+        "epoch_seconds": [],
+        "train_seconds": 0.0,
+        "learning_rate": float(learning_rate),
+        "seed": seed,
+        "settings": settings.as_dict() if settings is not None else None,
+        "options": to_plain(options or {}),
+        "checkpoint": CHECKPOINT_FILE,
+    }
     state = load_run_state(run_dir)
     if state is not None:
+        check_resumable(run_dir, state, new_state)
         _restore_checkpoint(model, run_dir, state)
     else:
-        state = {
-            "version": STATE_VERSION,
-            "model": model.name,
-            "epochs_done": 0,
-            "history": {},
-            "epoch_seconds": [],
-            "train_seconds": 0.0,
-            "learning_rate": float(learning_rate),
-            "seed": seed,
-            "settings": settings.as_dict() if settings is not None else None,
-            "checkpoint": CHECKPOINT_FILE,
-        }
+        state = new_state
+    train_ds = for_model(train_ds, model)
+    val_ds = for_model(val_ds, model) if val_ds is not None else None
     initial_epoch = int(state["epochs_done"])
     if initial_epoch >= epochs:
         if verbose:
             print(f"{run_dir} already holds {initial_epoch} epochs of {model.name}; nothing left to train.",
                   flush=True)
+        _save_model(full_model, run_dir)
         return _plain_history(state["history"])
     if verbose and initial_epoch:
         print(f"Resuming {model.name} in {run_dir} at epoch {initial_epoch + 1} of {epochs}.", flush=True)
@@ -218,9 +331,26 @@ def train_model(
         # which is exactly how such an epoch is meant to end.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=[checkpoint, *(callbacks or [])], verbose=verbose,
+                  callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])], verbose=verbose,
                   shuffle=False)  # the pipeline shuffles; Keras would only warn that it cannot
-    return _plain_history(state["history"])
+    history = _plain_history(state["history"])
+    if checkpoint.diverged is not None:  # returned, never stored: the caller sees the divergence
+        for key, value in checkpoint.diverged.items():
+            history.setdefault(key, []).append(value)
+        return history
+    _save_model(full_model, run_dir)
+    return history
+
+
+def _save_model(model: keras.Model, run_dir: Path) -> None:
+    """``RUN/model.keras``: the whole model, every output, for models built from trained ones."""
+    with atomic_path(run_dir / MODEL_FILE, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def to_plain(value: Any) -> Any:
+    """Builder options as JSON values (tuples become lists), so a stored state compares equal to a new one."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _plain_history(history: dict[str, list]) -> dict[str, list[float]]:
@@ -259,65 +389,86 @@ def _merge_skipped(run_dir: Path, found: dict[str, list[dict]]) -> dict[str, lis
     return merged
 
 
+def parse_options(pairs: list[str], known: dict[str, Any]) -> dict[str, Any]:
+    """``["lstm_units=64", "filters=[8,16]"]`` -> ``{"lstm_units": 64, "filters": [8, 16]}`` (values as YAML).
+
+    Raises:
+        ModelError: a pair without ``=``, an option the model does not have (the message lists
+            its options), or one given twice.
+    """
+    import yaml
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ModelError(f"--option expects KEY=VALUE (e.g. --option lstm_units=64); got {pair!r}.")
+        if key not in known:
+            raise ModelError(f"This model has no option {key!r}; its options: {', '.join(known) or '(none)'}.")
+        if key in options:
+            raise ModelError(f"--option {key} is given twice; give each option once.")
+        try:
+            options[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            options[key] = text
+    return options
+
+
 def train_command(args: argparse.Namespace) -> int:
     """``hybridvid train``: train a registered model on a dataset split, resumably, and write ``RUN/metrics.json``.
 
     ``args`` has ``model, format, root, videos, splits, split, profile, epochs, batch_size,
-    seed, strict, out`` (see :func:`hybridvid_lib.cli.build_parser`).
+    seed, strict, option, list_options, val, out`` (see :func:`hybridvid_lib.cli.build_parser`).
 
     Writes into ``args.out``: the training state (see the module doc), ``metrics.json``
-    (one result: test accuracy, macro F1, params, train seconds over all resumed calls,
-    final training loss, skipped videos) and ``skipped.json`` (``{"train": [...], "test": [...]}``).
+    (one result of :func:`hybridvid_lib.runs.train_and_evaluate`: test accuracy, macro F1,
+    params, train seconds over all resumed calls, options, skipped videos) and ``skipped.json``
+    (``{"train": [...], "val": [...], "test": [...]}``). Training into a folder made with other
+    options, settings or seed is refused.
 
     Returns:
-        0 on success. Kit errors (unknown model or format, bad root, ``--strict`` with bad
-        videos) propagate to the CLI, which prints them and exits with status 2.
+        0 on success. Kit errors (unknown model, option or format, bad root, ``--strict`` with bad
+        videos, another run's folder) propagate to the CLI, which prints them and exits with status 2.
     """
     from hybridvid_lib.config import resolve_settings
     from hybridvid_lib.data.datasets import load_dataset
-    from hybridvid_lib.data.pipeline import clip_pipeline
-    from hybridvid_lib.evaluation import evaluate_predictions, metrics_document, result_entry, write_metrics
-    from hybridvid_lib.models import build_model, model_info
-    from hybridvid_lib.seeding import set_seed
+    from hybridvid_lib.evaluation import metrics_document, write_metrics
+    from hybridvid_lib.models import model_info
+    from hybridvid_lib.runs import train_and_evaluate
 
-    model_info(args.model)  # an unknown name fails here, before any data is read
+    info = model_info(args.model)  # an unknown name fails here, before any data is read
+    if getattr(args, "list_options", False):
+        print(f"{args.model} ({', '.join(info['inputs'])} -> {', '.join(info['outputs'])}): {info['description']}")
+        for key, default in info["options"].items():
+            print(f"  --option {key}={default!r}")
+        return 0
+    missing = [flag for flag, value in (("--format", args.format), ("--root", args.root), ("--out", args.out))
+               if value is None]
+    if missing:
+        raise ModelError(f"hybridvid train needs {', '.join(missing)}: the dataset (--format F --root DIR) "
+                         "and the run folder for checkpoints and metrics.json (--out RUN).")
+    options = parse_options(list(getattr(args, "option", None) or []), info["options"])
     settings = resolve_settings(args.profile, num_epochs=args.epochs, batch_size=args.batch_size)
     run_dir = Path(args.out)
-    print(f"hybridvid train: {args.model} on {args.format} split {args.split}, profile {settings.profile} "
-          f"({settings.num_epochs} epochs, batch {settings.batch_size}, {settings.num_frames} frames of "
-          f"{settings.frame_size} px), seed {args.seed} -> {run_dir}", flush=True)
-    set_seed(args.seed)
+    shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    print(f"hybridvid train: {args.model}{f' ({shown})' if shown else ''} on {args.format} split {args.split}, "
+          f"profile {settings.profile} ({settings.num_epochs} epochs, batch {settings.batch_size}, "
+          f"{settings.num_frames} frames of {settings.frame_size} px), seed {args.seed} -> {run_dir}", flush=True)
     ds = load_dataset(args.format, args.root, videos=args.videos, splits=args.splits, split=args.split,
                       progress=sys.stderr.isatty())
-    train = clip_pipeline(ds, "train", settings, training=True, seed=args.seed, strict=args.strict)
-    test = clip_pipeline(ds, "test", settings, training=False, seed=args.seed, strict=args.strict)
-    model = build_model(args.model, settings, ds.num_classes)
-
+    if getattr(args, "val", None) is not None:
+        ds = ds.with_validation(args.val, seed=args.seed)
     # A live progress bar in a terminal; one line per epoch in a log file or a pipe.
     verbose = 1 if sys.stdout.isatty() else 2
-    history = train_model(model, train.dataset, epochs=settings.num_epochs, run_dir=run_dir,
-                          learning_rate=settings.learning_rate, verbose=verbose, seed=args.seed,
-                          settings=settings)
-    y_true, y_prob = predict_dataset(model, test.dataset)
-    metrics = evaluate_predictions(y_true, y_prob, test.class_names)
-
-    skipped = _merge_skipped(run_dir, {"train": train.skipped, "test": test.skipped})
-    atomic_write_json(run_dir / "skipped.json", skipped)
-    state = load_run_state(run_dir) or {"train_seconds": 0.0, "epochs_done": 0}
-    losses = history.get("loss", [])
-    final_loss = losses[-1] if losses and math.isfinite(losses[-1]) else None
-    if losses and final_loss is None:  # metrics.json holds finite numbers only
-        print(f"warning: the final training loss is {losses[-1]} (training diverged); "
-              "try a lower learning rate.", file=sys.stderr)
-    entry = result_entry(
-        args.model, ds.format, metrics, params=int(model.count_params()),
-        train_seconds=float(state["train_seconds"]), split=args.split,
-        final_train_loss=final_loss, epochs=int(state["epochs_done"]),
-        num_train_videos=train.num_videos, num_test_videos=test.num_videos,
-        skipped=[dict(item, subset=subset) for subset, items in skipped.items() for item in items],
-    )
-    write_metrics(run_dir / "metrics.json", metrics_document("hybridvid train", settings.profile, args.seed, [entry]))
-    print(f"{args.model}: test accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f} "
-          f"({test.num_videos} test videos), {state['epochs_done']} epochs in {state['train_seconds']:.0f} s; "
+    run = train_and_evaluate(args.model, ds, settings, seed=args.seed, run_dir=run_dir, options=options,
+                             strict=args.strict, verbose=verbose)
+    found = {subset: pipe.skipped for subset, pipe in run.pipelines.items()}
+    atomic_write_json(run_dir / "skipped.json", _merge_skipped(run_dir, found))
+    write_metrics(run_dir / "metrics.json",
+                  metrics_document("hybridvid train", settings.profile, args.seed, [run.entry]))
+    entry = run.entry
+    print(f"{args.model}: test accuracy {entry['test_accuracy']:.3f}, macro F1 {entry['macro_f1']:.3f} "
+          f"({entry['num_test_videos']} test videos), {entry['epochs']} epochs in {entry['train_seconds']:.0f} s; "
           f"wrote {run_dir / 'metrics.json'}", flush=True)
     return 0

@@ -97,6 +97,28 @@ def test_unknown_format_lists_the_known_ones(tmp_path):
         load_dataset("kinetics", tmp_path)
 
 
+def test_unknown_format_on_the_command_line_lists_the_readers_formats(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["data", "inspect", "--format", "kinetics", "--root", "."])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "invalid choice: 'kinetics'" in err
+    assert "(choose from " + ", ".join(map(repr, KNOWN_FORMATS)) + ")" in err
+    with pytest.raises(SystemExit):
+        main(["data", "inspect", "--help"])
+    assert "dataset layout: " + ", ".join(KNOWN_FORMATS) in capsys.readouterr().out
+
+
+def test_the_parser_is_built_without_opencv():
+    # `hybridvid doctor` must still run, and say which OpenCV wheel to remove, when cv2 cannot be
+    # imported; a `None` entry in sys.modules makes `import cv2` fail as a broken install does.
+    code = ("import sys; sys.modules['cv2'] = None\n"
+            "from hybridvid_lib.cli import build_parser\n"
+            "print(build_parser().parse_args(['doctor']).command)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "doctor"
+
+
 def test_installed_console_script(ucf):
     script = Path(sys.executable).with_name("hybridvid")
     command = [str(script)] if script.is_file() else [shutil.which("hybridvid") or "hybridvid"]

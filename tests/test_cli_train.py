@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from hybridvid_lib.cli import main
+from hybridvid_lib.data.datasets import load_dataset
 from hybridvid_lib.data.pipeline import SkippedVideosWarning
 from hybridvid_lib.evaluation import load_metrics
 from hybridvid_lib.training import load_run_state
@@ -28,6 +29,7 @@ def test_train_writes_metrics_and_a_second_call_resumes_without_new_epochs(stick
     assert math.isfinite(result["final_train_loss"]) and result["params"] > 0
     assert result["epochs"] == 1 and result["train_seconds"] > 0 and result["skipped"] == []
     assert json.loads((run / "skipped.json").read_text()) == {"train": [], "test": []}
+    assert result["num_val_videos"] == 0 and result["options"] == {}
     state = load_run_state(run)
     assert state["epochs_done"] == 1 and state["settings"]["profile"] == "smoke"
     assert "loss:" in capsys.readouterr().out  # Keras' line for the epoch it trained
@@ -38,6 +40,29 @@ def test_train_writes_metrics_and_a_second_call_resumes_without_new_epochs(stick
     assert load_run_state(run)["epoch_seconds"] == state["epoch_seconds"]
     assert again["train_seconds"] == result["train_seconds"]
     assert again["test_accuracy"] == pytest.approx(result["test_accuracy"])
+
+
+def test_options_reach_the_builder_and_another_option_in_the_same_folder_is_refused(stickactions_smoke, tmp_path,
+                                                                                      capsys):
+    run = tmp_path / "run"
+    small = ["--option", "filters=[4, 8]", "--option", "feature_dim=16"]
+    assert main(train_args(stickactions_smoke, run, "cnn_lstm", *small, "--option", "lstm_units=8", "--val")) == 0
+    (result,) = load_metrics(run / "metrics.json")["results"]
+    assert result["options"] == {"filters": [4, 8], "feature_dim": 16, "lstm_units": 8}
+    assert result["num_val_videos"] > 0
+    listed = len(load_dataset("stickactions", stickactions_smoke).train)
+    assert result["num_train_videos"] + result["num_val_videos"] == listed  # whole training list, split in two
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["val_accuracy"]) == 1  # evaluated on the validation groups after the epoch
+    capsys.readouterr()
+
+    assert main(train_args(stickactions_smoke, run, "cnn_lstm", *small, "--option", "lstm_units=16", "--val")) == 2
+    err = capsys.readouterr().err
+    assert "lstm_units 8 there, 16 here" in err and "another run folder" in err and "Traceback" not in err
+    assert main(train_args(stickactions_smoke, tmp_path / "x", "cnn_lstm", "--option", "lstm_unit=8")) == 2
+    assert "no option 'lstm_unit'" in capsys.readouterr().err
+    assert main(["train", "--model", "cnn_lstm", "--list-options"]) == 0
+    assert "--option lstm_units=128" in capsys.readouterr().out
 
 
 def test_unknown_model_exits_2_with_the_known_names_before_reading_data(tmp_path, capsys):

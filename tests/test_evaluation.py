@@ -312,3 +312,41 @@ def test_module_does_not_import_tensorflow():
     code = "import sys, hybridvid_lib.evaluation; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- skipped documents
+def test_skipped_document_says_why_and_carries_no_results(tmp_path):
+    from hybridvid_lib.evaluation import is_skipped, skipped_document
+
+    reason = "No Kinetics checkpoint given; set CHECKPOINT to a .keras file to run this part."
+    doc = skipped_document("06_kinetics", "cpu", 2, reason, checkpoint=None)
+    assert doc == {"notebook": "06_kinetics", "profile": "cpu", "seed": 2, "results": [],
+                   "status": "skipped", "reason": reason, "checkpoint": None}
+    assert is_skipped(doc) and not is_skipped(good_metrics())
+    path = write_metrics(tmp_path / "metrics.json", doc)
+    assert load_metrics(path) == doc
+    with pytest.raises(ValueError, match="a skipped document needs a reason"):
+        skipped_document("06_kinetics", "cpu", 2, "  ")
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda d: _delete(d, ["reason"]), "a skipped document needs a reason"),
+    (lambda d: _set(d, ["reason"], ""), "a skipped document needs a reason"),
+    (lambda d: _set(d, ["reason"], ["no data"]), "a skipped document needs a reason"),
+    (lambda d: _set(d, ["results"], good_metrics()["results"]), "a skipped document has an empty results list"),
+    (lambda d: _set(d, ["status"], "done"), "status must be 'ok' or 'skipped'"),
+    (lambda d: _set(d, ["status"], None), "status must be 'ok' or 'skipped'"),
+])
+def test_validate_metrics_rejects_bad_skipped_documents(change, fragment):
+    doc = {"notebook": "06_kinetics", "profile": "cpu", "seed": 0, "results": [],
+           "status": "skipped", "reason": "No checkpoint given."}
+    validate_metrics(doc)  # the unchanged document is fine
+    change(doc)
+    with pytest.raises(ValueError, match=fragment):
+        validate_metrics(doc)
+
+
+def test_status_ok_is_the_default_and_may_be_written():
+    doc = good_metrics()
+    assert "status" not in doc
+    validate_metrics({**doc, "status": "ok"})

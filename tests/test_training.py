@@ -34,7 +34,8 @@ def tiny_dataset():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (NUM_CLIPS, SMOKE.num_frames, SMOKE.frame_size, SMOKE.frame_size, 3))
     y = np.arange(NUM_CLIPS) % C
-    return tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("int32"))).batch(BATCH)
+    features = {"rgb": x.astype("float32"), "index": np.arange(NUM_CLIPS, dtype="int32")}
+    return tf.data.Dataset.from_tensor_slices((features, y.astype("int32"))).batch(BATCH)
 
 
 def fresh_model(name="single_frame_cnn", seed=0):
@@ -130,7 +131,7 @@ def test_a_finished_run_trains_nothing_and_loads_the_final_weights(tmp_path):
     again = fresh_model(seed=5)
     assert train(again, tmp_path, 2, callbacks=[log]) == stored
     assert log.epochs == []
-    x = next(iter(tiny_dataset()))[0]
+    x = {"rgb": next(iter(tiny_dataset()))[0]["rgb"]}
     np.testing.assert_allclose(again.predict_on_batch(x), trained.predict_on_batch(x), rtol=1e-5, atol=1e-6)
 
 
@@ -156,3 +157,59 @@ def test_predict_dataset_returns_labels_and_probabilities_in_order(tmp_path):
     assert y_true.tolist() == (np.arange(NUM_CLIPS) % C).tolist()
     assert y_prob.shape == (NUM_CLIPS, C)
     np.testing.assert_allclose(y_prob.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_resume_with_other_options_settings_or_seed_is_refused_but_more_epochs_are_fine(tmp_path):
+    run = tmp_path / "run"
+    train(fresh_model(), run, 1, options={"dropout": 0.1}, settings=SMOKE, seed=0)
+    with pytest.raises(TrainingStateError, match=r"dropout 0\.1 there, 0\.3 here"):
+        train(fresh_model(), run, 2, options={"dropout": 0.3}, settings=SMOKE, seed=0)
+    with pytest.raises(TrainingStateError, match="frame_stride 2 there, 3 here"):
+        train(fresh_model(), run, 2, options={"dropout": 0.1}, settings=SMOKE.replace(frame_stride=3), seed=0)
+    with pytest.raises(TrainingStateError, match="seed 0 there, 1 here"):
+        train(fresh_model(), run, 2, options={"dropout": 0.1}, settings=SMOKE, seed=1)
+    # Options given as a tuple or a list are the same option; more epochs extend the run.
+    train(fresh_model(), run, 2, options={"dropout": 0.1}, settings=SMOKE.replace(num_epochs=5), seed=0)
+    assert load_run_state(run)["epochs_done"] == 2
+
+
+def test_a_dict_output_model_trains_on_probs_and_keeps_every_output(tmp_path):
+    from hybridvid_lib.models.trained import load_run_model
+
+    set_seed(0)
+    rgb = keras.Input((SMOKE.num_frames, SMOKE.frame_size, SMOKE.frame_size, 3), name="rgb")
+    embedding = keras.layers.Dense(6, name="embedding")(keras.layers.GlobalAveragePooling3D()(rgb))
+    probs = keras.layers.Dense(C, activation="softmax", name="probs")(embedding)
+    model = keras.Model({"rgb": rgb}, {"probs": probs, "embedding": embedding}, name="with_embedding")
+    before = model.get_layer("probs").get_weights()[0].copy()
+    history = train(model, tmp_path / "run", 2)
+    assert len(history["loss"]) == 2 and "accuracy" in history
+    assert np.abs(model.get_layer("probs").get_weights()[0] - before).max() > 0  # trained through the view
+    reloaded = load_run_model(tmp_path / "run", expect="with_embedding")
+    outputs = reloaded.predict_on_batch({"rgb": np.zeros((2, *rgb.shape[1:]), "float32")})
+    assert set(outputs) == {"probs", "embedding"} and outputs["embedding"].shape == (2, 6)
+    y_true, y_prob = predict_dataset(model, tiny_dataset())
+    assert y_prob.shape == (NUM_CLIPS, C)
+
+
+def test_a_given_loss_is_used_and_a_non_finite_loss_stops_training(tmp_path):
+    calls = []
+
+    def nan_loss(y_true, y_pred):
+        calls.append(1)
+        return keras.ops.mean(y_pred) * float("nan")
+
+    history = train(fresh_model(), tmp_path / "run", 3, loss=nan_loss)
+    assert calls, "the given loss was not used"
+    assert len(history["loss"]) == 1 and not np.isfinite(history["loss"][0])  # stopped in the first epoch
+    assert load_run_state(tmp_path / "run") is None  # the diverged epoch left no checkpoint to resume from
+
+
+def test_the_model_gets_only_the_inputs_it_names(tmp_path):
+    from hybridvid_lib.training import model_inputs
+
+    model = fresh_model()
+    batch = {"rgb": np.zeros((1, 8, 32, 32, 3), "float32"), "flow": np.zeros(1), "index": np.zeros(1)}
+    assert set(model_inputs(batch, model)) == {"rgb"}
+    with pytest.raises(ModelError, match=r"takes rgb; the pipeline gives flow: build it with inputs=\('rgb',\)"):
+        model_inputs({"flow": np.zeros(1), "index": np.zeros(1)}, model)

@@ -1,6 +1,6 @@
 """Files on disk -> datasets -> clips.
 
-- :mod:`~hybridvid_lib.data.records`: ``VideoRecord`` and ``DatasetSplit``, what every reader returns.
+- :mod:`~hybridvid_lib.data.records`: ``Record`` and ``DatasetSplit``, what every reader returns.
 - :mod:`~hybridvid_lib.data.datasets`: readers for StickActions, UCF101, HMDB51 and plain class folders.
 - :mod:`~hybridvid_lib.data.synth`: the StickActions generator.
 - :mod:`~hybridvid_lib.data.video`: decoding and writing video files with OpenCV.

@@ -1,10 +1,9 @@
-"""Tiny fake datasets in the real on-disk formats, with the real formats' quirks.
+"""Tiny fake UCF101 and HMDB51 sets in the official on-disk layouts, with the real files' quirks.
 
 Each writer lays out a few 8-frame videos and the list files exactly as the official archive
-does (UCF101, HMDB51), as ``hybridvid data synth`` does (StickActions), or as a user's own
-folder might look. With ``quirks=True`` it also plants every mess the real files are known
-for, and returns a dict that says what was planted, so that tests can check a reader against
-it and notebook 00 can show learners what to expect:
+does. With ``quirks=True`` it also plants every mess the real files are known for, and returns
+a dict that says what was planted, so that tests can check a reader against it and notebook 00
+can show learners what to expect:
 
 - list files with Windows line endings, a byte-order mark, trailing spaces and tabs, blank lines,
   a backslash path separator, a duplicate line and a label that disagrees with ``classInd.txt``;
@@ -15,7 +14,10 @@ it and notebook 00 can show learners what to expect:
   named ``.avi``, and a real video cut off before its first frame;
 - a video on disk that no list mentions.
 
-The videos are tiny ``(8, 32, 32, 3)`` clips of a moving square, not real actions.
+The videos are tiny ``(8, 32, 32, 3)`` clips of a moving square, not real actions. The small
+pieces (:func:`write_clip`, :func:`make_unreadable`, :func:`write_list`, :func:`check_counts`)
+also serve the test suite's own writers (``tests/support/mock_data.py``: a user's class
+folders and a StickActions set).
 """
 
 from __future__ import annotations
@@ -27,28 +29,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from hybridvid_lib.data.video import write_video
-from hybridvid_lib.io_utils import atomic_save_npy, atomic_write_bytes, atomic_write_json
+from hybridvid_lib.io_utils import atomic_write_bytes
 
 UCF_CLASSES = ("ApplyEyeMakeup", "HandstandPushups", "PlayingDhol")
 HMDB_CLASSES = ("brush_hair", "pick", "sword")
-FOLDER_CLASSES = ("clap", "jump", "wave")
-STICKACTIONS_CLASSES = (
-    "ComeCloser", "GetUp", "JumpingJack", "LieDown", "LowerArms", "MoveAway",
-    "PointLeft", "PointRight", "RaiseArms", "SitDown", "StandUp", "Wave",
-)
-STICKACTIONS_REVERSE_PAIRS = (("SitDown", "StandUp"), ("RaiseArms", "LowerArms"),
-                              ("LieDown", "GetUp"), ("ComeCloser", "MoveAway"))
-STICKACTIONS_MIRROR_PAIRS = (("PointLeft", "PointRight"),)
-STICK_JOINTS = ("head", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
-                "pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle")
-STICK_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (1, 8),
-               (8, 9), (9, 10), (10, 11), (8, 12), (12, 13), (13, 14))
 
 # Source-film names in the style of HMDB51's, with the characters that break naive parsers.
 HMDB_QUIRKY_FILMS = ("April_09", "#122_Cleaning_Up_The_Beach", "Glorious_Basterds_(2009)",
                      "Bruce_Lee's_Fists!", "Veoh_Alpha_Dog_&_Co", "Prelinger_HabitPatr1961")
 HMDB_ATTRIBUTES = ("f_nm_np1_fr_goo", "u_cm_np1_ba_med", "h_nm_np2_le_bad")
-FOLDER_QUIRKY_ACTORS = ("ann", "bob_&_co", "chris_o'neil", "#dana", "eve(2)!")
 
 # Readable word for each kind of undecodable file a writer plants.
 UNREADABLE_KINDS = ("empty", "text", "truncated")
@@ -108,8 +97,15 @@ def _respell(name: str) -> str:
     return other if other != name else name.upper()
 
 
-def _check_counts(quirks: bool, **minimum_and_value: tuple[int, int]) -> None:
-    for name, (value, minimum) in minimum_and_value.items():
+def check_counts(quirks: bool, **value_and_minimum: tuple[int, int]) -> None:
+    """Refuse a writer's size argument below its minimum: ``check_counts(True, groups=(groups, 4))``.
+
+    ``quirks`` only words the message (the minimums with quirks are higher: each quirk needs a video).
+
+    Raises:
+        ValueError: naming the first argument that is too small, its minimum and its value.
+    """
+    for name, (value, minimum) in value_and_minimum.items():
         if value < minimum:
             need = " with quirks=True" if quirks else ""
             raise ValueError(f"{name} must be at least {minimum}{need}; got {value}.")
@@ -141,7 +137,7 @@ def write_mock_ucf101(
     root = Path(root)
     classes = list(classes)
     minimum = 3 if quirks else 1
-    _check_counts(quirks, classes=(len(classes), minimum), groups=(groups, 4 if quirks else 3),
+    check_counts(quirks, classes=(len(classes), minimum), groups=(groups, 4 if quirks else 3),
                   clips=(clips, 2 if quirks else 1))
     video_dir, list_dir = root / "UCF-101", root / "ucfTrainTestlist"
     fold = {g: (g - 1) * 3 // groups for g in range(1, groups + 1)}
@@ -249,7 +245,7 @@ def write_mock_hmdb51(
     """
     root = Path(root)
     classes = list(classes)
-    _check_counts(quirks, classes=(len(classes), 3 if quirks else 1), films=(films, 4 if quirks else 3))
+    check_counts(quirks, classes=(len(classes), 3 if quirks else 1), films=(films, 4 if quirks else 3))
     film_names = [HMDB_QUIRKY_FILMS[i] if quirks and i < len(HMDB_QUIRKY_FILMS) else f"Film_{i:02d}"
                   for i in range(films)]
     video_dir, list_dir = root / "hmdb51_org", root / "testTrainMulti_7030_splits"
@@ -310,141 +306,4 @@ def write_mock_hmdb51(
             write_list(list_dir / f"{class_name}_test_split{split}.txt", lines,
                        crlf=quirks and ci == 0, bom=quirks and ci == 1)
         info["splits"][split] = counts
-    return info
-
-
-# --------------------------------------------------------------------------- plain folder
-def write_mock_folder(
-    root: str | os.PathLike,
-    classes: Sequence[str] = FOLDER_CLASSES,
-    groups: int = 3,
-    clips: int = 2,
-    frames: int = 8,
-    size: tuple[int, int] = (32, 32),
-    naming: str = "plain",
-    quirks: bool = True,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Write ``root/<class>/...`` videos named one of three ways, to exercise the folder reader's group rules.
-
-    ``naming``:
-        ``"ucf"``     ``<class>/v_<class>_gGG_cCC.avi``                 group ``gGG``
-        ``"nested"``  ``<class>/<actor>/take_(<n>).mp4``                group ``<actor>``
-        ``"plain"``   ``<class>/<actor>_<nn>.avi``                       group ``<class>/<actor>`` (fallback)
-
-    With quirks: actor names with ``#&()'!``, one ``.AVI`` in capitals, an empty (unreadable)
-    video in the first class, a ``notes.txt`` and a hidden partial write (ignored), and a stray
-    video directly in ``root`` (no class).
-
-    Returns:
-        ``root``, ``classes``, ``groups`` (relpath -> expected group, every video the reader
-        should list), ``unreadable``, ``stray``, ``ignored`` and ``quirks``.
-    """
-    root = Path(root)
-    if naming not in ("ucf", "nested", "plain"):
-        raise ValueError(f"naming must be 'ucf', 'nested' or 'plain'; got {naming!r}.")
-    _check_counts(quirks, classes=(len(classes), 1), groups=(groups, 3), clips=(clips, 1))
-    actors = [FOLDER_QUIRKY_ACTORS[g] if quirks and g < len(FOLDER_QUIRKY_ACTORS) else f"actor{g + 1}"
-              for g in range(groups)]
-
-    def place(cls: str, g: int, c: int) -> tuple[str, str]:
-        if naming == "ucf":
-            return f"{cls}/v_{cls}_g{g + 1:02d}_c{c:02d}.avi", f"g{g + 1:02d}"
-        if naming == "nested":
-            return f"{cls}/{actors[g]}/take_({c}).mp4", actors[g]
-        return f"{cls}/{actors[g]}_{c:02d}.avi", f"{cls}/{actors[g]}"
-
-    info: dict[str, Any] = {"root": root, "classes": sorted(classes), "groups": {}, "unreadable": [],
-                            "stray": [], "ignored": [], "quirks": []}
-    n = 0
-    for cls in classes:
-        for g in range(groups):
-            for c in range(1, clips + 1):
-                relpath, group = place(cls, g, c)
-                if quirks and n == 1:
-                    relpath = relpath[: -len(Path(relpath).suffix)] + Path(relpath).suffix.upper()
-                write_clip(root / relpath, frames, size, seed + n, None if relpath.lower().endswith(".mp4") else "MJPG")
-                info["groups"][relpath] = group
-                n += 1
-    if quirks:
-        broken, group = place(classes[0], 0, 99)
-        make_unreadable(root / broken, "empty")
-        info["groups"][broken] = group
-        info["unreadable"] = [broken]
-        atomic_write_bytes(root / classes[0] / "notes.txt", b"filmed in the gym\n")
-        atomic_write_bytes(root / classes[0] / ".take_9.avi.x1y2.partial.avi", b"half a video")
-        write_clip(root / "stray.avi", frames, size, seed, "MJPG")
-        info["stray"] = ["stray.avi"]
-        info["ignored"] = [f"{classes[0]}/notes.txt", f"{classes[0]}/.take_9.avi.x1y2.partial.avi"]
-        info["quirks"] += [
-            f"actor names with #&()'!: {', '.join(actors)}",
-            "one video extension in capitals (.AVI / .MP4)",
-            f"an empty video: {broken}",
-            "a notes.txt and a hidden partial write in a class folder",
-            "a video directly in the root, outside any class folder",
-        ]
-    return info
-
-
-# --------------------------------------------------------------------------- StickActions
-def write_mock_stickactions(
-    root: str | os.PathLike,
-    classes: Sequence[str] = STICKACTIONS_CLASSES,
-    groups: int = 3,
-    clips: int = 1,
-    frames: int = 8,
-    size: tuple[int, int] = (32, 32),
-    complete: bool = True,
-    skeletons: bool = True,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Write a hand-made StickActions folder in the layout ``hybridvid data synth`` produces.
-
-    Classes are stored in sorted order (label order); group ``g`` is in fold ``(g - 1) % 3``
-    and ``testlist0N.txt`` holds fold ``N``. ``stickactions.json`` is written last, with
-    ``"complete": complete``. Skeletons are float32 ``(T, 15, 3)`` (x, y, confidence).
-
-    Returns:
-        ``root``, ``classes``, ``num_videos``, ``joints``, ``splits`` = ``{N: {"train", "test", "test_groups"}}``.
-    """
-    root = Path(root)
-    classes = sorted(classes)
-    _check_counts(False, classes=(len(classes), 1), groups=(groups, 3), clips=(clips, 1))
-    height, width = size
-    videos = []
-    for ci, cls in enumerate(classes):
-        for g in range(1, groups + 1):
-            for c in range(1, clips + 1):
-                relpath = f"{cls}/v_{cls}_g{g:02d}_c{c:02d}.avi"
-                write_clip(root / "videos" / relpath, frames, size, seed + len(videos), "MJPG")
-                if skeletons:
-                    rng = np.random.default_rng(seed + len(videos))
-                    joints = rng.uniform(0, 1, size=(frames, len(STICK_JOINTS), 3)).astype(np.float32)
-                    joints[..., 0] *= width - 1
-                    joints[..., 1] *= height - 1
-                    atomic_save_npy(root / "videos" / relpath.replace(".avi", ".skeleton.npy"), joints)
-                videos.append((ci, g, relpath))
-
-    splits_dir = root / "splits"
-    write_list(splits_dir / "classInd.txt", [f"{i + 1} {name}" for i, name in enumerate(classes)])
-    info: dict[str, Any] = {"root": root, "classes": classes, "num_videos": len(videos),
-                            "joints": list(STICK_JOINTS), "splits": {}}
-    for split in (1, 2, 3):
-        test = [(ci, g, r) for ci, g, r in videos if (g - 1) % 3 == split - 1]
-        train = [(ci, g, r) for ci, g, r in videos if (g - 1) % 3 != split - 1]
-        write_list(splits_dir / f"trainlist{split:02d}.txt", [f"{r} {ci + 1}" for ci, _, r in train])
-        write_list(splits_dir / f"testlist{split:02d}.txt", [r for _, _, r in test])
-        info["splits"][split] = {"train": len(train), "test": len(test),
-                                 "test_groups": sorted({f"g{g:02d}" for _, g, _ in test})}
-    present = set(classes)
-    atomic_write_json(root / "stickactions.json", {
-        "name": "StickActions", "version": 1, "preset": "mock", "seed": seed, "complete": complete,
-        "classes": classes,
-        "reverse_pairs": [list(p) for p in STICKACTIONS_REVERSE_PAIRS if set(p) <= present],
-        "mirror_pairs": [list(p) for p in STICKACTIONS_MIRROR_PAIRS if set(p) <= present],
-        "skeleton": {"joints": list(STICK_JOINTS), "edges": [list(e) for e in STICK_EDGES],
-                     "center": STICK_JOINTS.index("pelvis")},
-        "fps": 25, "frame_size": [height, width], "num_videos": len(videos), "groups": groups,
-        "clips_per_group": clips, "factors": {"mock": True},
-    })
     return info

@@ -38,6 +38,9 @@ from __future__ import annotations
 import numpy as np
 
 STRATEGIES = ("uniform", "stride", "segments", "random")
+#: Strategies whose test-time indices (``training=False``) are the same on every call: all but
+#: ``random``. Only these can be the ``sampling`` setting, which picks the frames a model is tested on.
+TEST_TIME_STRATEGIES = tuple(name for name in STRATEGIES if name != "random")
 SHORT_RULES = ("loop", "pad")
 
 _DESCRIPTIONS = {
@@ -83,6 +86,8 @@ def sample_indices(
     training: bool = False,
     rng: np.random.Generator | None = None,
     short: str = "loop",
+    clip: int = 0,
+    num_clips: int = 1,
 ) -> np.ndarray:
     """Frame indices of one clip.
 
@@ -95,6 +100,11 @@ def sample_indices(
         rng: random generator for training draws; ``None`` makes a fresh unseeded one,
             so pass one for repeatable draws.
         short: ``"loop"`` or ``"pad"``: what happens past the end of a short video.
+        clip, num_clips: test-time scoring over several clips of one video (I3D, TSN): clip
+            ``clip`` of ``num_clips`` deterministic clips spread over the video. ``stride``
+            windows start evenly from the first to the last possible start; ``uniform`` and
+            ``segments`` grids are shifted by ``(clip + 0.5) / num_clips`` of a bin (one clip:
+            the bin centres). Ignored by random draws.
 
     Returns:
         ``(num_frames,)`` int64 array, every index in ``[0, num_available)``; non-decreasing
@@ -113,6 +123,9 @@ def sample_indices(
     _check_strategy(strategy)
     if short not in SHORT_RULES:
         raise ValueError(f"Unknown short-video rule {short!r}; expected one of: {', '.join(SHORT_RULES)}.")
+    clip, num_clips = int(clip), int(num_clips)
+    if num_clips < 1 or not 0 <= clip < num_clips:
+        raise ValueError(f"clip must be in [0, num_clips) with num_clips >= 1; got clip {clip} of {num_clips}.")
     random = training or strategy == "random"
     if random and rng is None:
         rng = np.random.default_rng()
@@ -128,15 +141,19 @@ def sample_indices(
         span = (num_frames - 1) * stride + 1
         if random:
             start = int(rng.integers(0, num_available - span + 1))
-        else:
+        elif num_clips == 1:
             start = (num_available - span) // 2
+        else:
+            start = (clip * (num_available - span)) // (num_clips - 1)
         return start + np.arange(num_frames, dtype=np.int64) * stride
 
     # uniform / segments: num_frames equal bins of num_available / num_frames >= 1 frames each.
     # Integer arithmetic keeps the test-time centres exact; consecutive indices differ by >= 1.
     bins = np.arange(num_frames, dtype=np.int64)
     if not random:
-        return ((2 * bins + 1) * num_available) // (2 * num_frames)
+        # Bin b, clip k of K: position (b + (2k + 1) / 2K) * n / num_frames, in integers.
+        offset = 2 * clip + 1
+        return ((2 * num_clips * bins + offset) * num_available) // (2 * num_clips * num_frames)
     if strategy == "uniform":
         shift = rng.random()  # one shift for the whole grid keeps the spacing even
         positions = np.floor((bins + shift) * (num_available / num_frames)).astype(np.int64)

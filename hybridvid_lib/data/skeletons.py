@@ -158,24 +158,40 @@ class SkeletonGraph:
                    edges=tuple(tuple(e) for e in data["edges"]), center=int(data["center"]))
 
 
-def mirror_joints(joints: np.ndarray, width: float, graph: SkeletonGraph) -> np.ndarray:
-    """Joints of a horizontally flipped frame: ``x -> width - 1 - x`` and left/right labels swapped.
+def mirror_joints(joints: np.ndarray, permutation: "SkeletonGraph | np.ndarray | list[int]", *,
+                  width: float | None = None, joint_axis: int = -2) -> np.ndarray:
+    """Joints of a horizontally flipped frame: x mirrored and left/right joints swapped.
+
+    The kit's one skeleton flip: the frame player, the exercises and the ``tf.data``
+    pipeline (through ``tf.numpy_function``) all call it.
 
     Args:
-        joints: ``(..., J, C)`` array with ``C >= 1``; channel 0 is x in pixels, other channels
-            (y, confidence) are kept.
-        width: width in pixels of the frame the x coordinates refer to.
-        graph: the skeleton the ``J`` axis follows.
+        joints: an array whose ``joint_axis`` is the joint axis ``J`` and whose next axis holds
+            the channels, channel 0 being x: ``(..., J, C)`` with the default ``joint_axis=-2``,
+            or ``(T, J, C, persons)`` with ``joint_axis=1``.
+        permutation: a :class:`SkeletonGraph` or its :meth:`~SkeletonGraph.mirror_permutation`
+            (``perm[j]`` is the joint that takes ``j``'s place after the flip).
+        width: width in pixels of the frame x refers to: ``x -> width - 1 - x``; ``None``
+            for coordinates centred on 0 (normalised joints): ``x -> -x``.
+        joint_axis: which axis holds the joints.
 
     Returns:
-        A new array of the same shape and dtype.
+        A new array of the same shape and a float dtype; other channels (y, z, confidence) kept.
+
+    Raises:
+        ValueError: the permutation does not fit the joint axis.
     """
     joints = np.asarray(joints)
-    if joints.ndim < 2 or joints.shape[-2] != graph.num_joints:
-        raise ValueError(f"Expected joints of shape (..., {graph.num_joints}, C) for skeleton "
-                         f"{graph.name!r}; got {joints.shape}.")
-    out = joints[..., graph.mirror_permutation(), :].copy()
-    out[..., 0] = (width - 1) - out[..., 0]
+    perm = (permutation.mirror_permutation() if isinstance(permutation, SkeletonGraph)
+            else np.asarray(permutation, dtype=np.int64))
+    axis = joint_axis % max(joints.ndim, 1)
+    if joints.ndim < 2 or axis + 1 >= joints.ndim or perm.shape != (joints.shape[axis],) \
+            or sorted(perm.tolist()) != list(range(len(perm))):
+        raise ValueError(f"Expected joints with {len(perm)} joints on axis {joint_axis} followed by a channel "
+                         f"axis, and a permutation of 0..{len(perm) - 1}; got joints of shape {joints.shape}.")
+    out = np.take(joints, perm, axis=axis).astype(np.result_type(joints.dtype, np.float32), copy=True)
+    x = (slice(None),) * (axis + 1) + (0,)
+    out[x] = -out[x] if width is None else (width - 1) - out[x]
     return out
 
 

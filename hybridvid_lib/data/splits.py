@@ -16,7 +16,7 @@ import hashlib
 from collections import Counter
 from typing import Sequence
 
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.errors import DatasetError
 
 
@@ -67,26 +67,30 @@ def group_kfold_assign(groups: Sequence[str], num_folds: int = 3, seed: int = 0)
 
 
 def check_no_group_leak(split: DatasetSplit) -> None:
-    """Raise :class:`DatasetError` when a group has videos in both train and test of ``split``."""
-    train_by_group: dict[str, str] = {}
-    for record in split.train:
-        train_by_group.setdefault(record.group, record.relpath)
-    leaks: dict[str, str] = {}
-    for record in split.test:
-        if record.group in train_by_group:
-            leaks.setdefault(record.group, record.relpath)
-    if leaks:
-        group = sorted(leaks)[0]
-        more = f" (and {len(leaks) - 1} more groups)" if len(leaks) > 1 else ""
-        raise DatasetError(
-            f"Group {group!r} has videos in train ({train_by_group[group]}) and test ({leaks[group]}) of "
-            f"{split.format} split {split.split}{more}; expected every group on one side only."
-        )
+    """Raise :class:`DatasetError` when a group has samples in two of train / val / test of ``split``."""
+    sides = [("train", split.train), ("val", split.val), ("test", split.test)]
+    for i, (name_a, records_a) in enumerate(sides):
+        first_of: dict[str, str] = {}
+        for record in records_a:
+            first_of.setdefault(record.group, record.relpath)
+        for name_b, records_b in sides[i + 1:]:
+            leaks: dict[str, str] = {}
+            for record in records_b:
+                if record.group in first_of:
+                    leaks.setdefault(record.group, record.relpath)
+            if leaks:
+                group = sorted(leaks)[0]
+                more = f" (and {len(leaks) - 1} more groups)" if len(leaks) > 1 else ""
+                raise DatasetError(
+                    f"Group {group!r} has samples in {name_a} ({first_of[group]}) and {name_b} "
+                    f"({leaks[group]}) of {split.format} split {split.split}{more}; expected every group "
+                    "on one side only."
+                )
 
 
 def train_val_split(
-    records: Sequence[VideoRecord], val_fraction: float = 0.2, seed: int = 0
-) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    records: Sequence[Record], val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[Record], list[Record]]:
     """Split training records into ``(train, val)`` with whole groups on each side.
 
     ``val_fraction`` is a fraction of the *groups* (rounded up), as in scikit-learn's

@@ -32,9 +32,8 @@ from typing import Sequence
 import numpy as np
 
 from hybridvid_lib.data import video
+from hybridvid_lib.data.flip_policies import FLIP_POLICIES
 from hybridvid_lib.data.flow import QUANT_ZERO
-
-FLIP_POLICIES = ("swap", "skip", "off")
 
 
 def _check_frames(frames: np.ndarray, name: str) -> np.ndarray:
@@ -178,35 +177,6 @@ def flip_clip(
     if not allowed:
         return frames, label, False
     return hflip(frames), mirrored_label, True
-
-
-def flip_skeleton(joints: np.ndarray, width: int, mirror_permutation: Sequence[int]) -> np.ndarray:
-    """Mirror skeleton joints left-right, as :func:`hflip` mirrors the frames they belong to.
-
-    Args:
-        joints: ``(T, J, 3)`` or ``(J, 3)`` float: x pixel, y pixel, confidence.
-        width: width in pixels of the frames the joints are drawn on.
-        mirror_permutation: ``perm[j]`` is the joint that takes ``j``'s place after the flip
-            (``left_hand`` <-> ``right_hand``, centre joints to themselves); from
-            ``SkeletonGraph.mirror_permutation()``.
-
-    Returns:
-        A new float array of the same shape: ``out[..., j, :] = joints[..., perm[j], :]``
-        with ``x -> width - 1 - x``; y and confidence unchanged.
-    """
-    joints = np.asarray(joints)
-    if joints.ndim not in (2, 3) or joints.shape[-1] != 3:
-        raise ValueError(f"flip_skeleton expects joints of shape (T, J, 3) or (J, 3); got {joints.shape}.")
-    num_joints = joints.shape[-2]
-    perm = np.asarray(mirror_permutation, dtype=np.int64)
-    if perm.shape != (num_joints,) or sorted(perm.tolist()) != list(range(num_joints)):
-        raise ValueError(
-            f"mirror_permutation must be a permutation of 0..{num_joints - 1} (one entry per joint); "
-            f"got {list(mirror_permutation)}."
-        )
-    out = joints[..., perm, :].astype(np.result_type(joints.dtype, np.float32), copy=True)
-    out[..., 0] = (width - 1) - out[..., 0]
-    return out
 
 
 def flip_flow(flow: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridvid_lib.data.records import VideoRecord
+from hybridvid_lib.data.records import Record
 from hybridvid_lib.data.sampling import sample_indices
 from hybridvid_lib.data.transforms import flip_clip
 from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe
@@ -110,7 +110,7 @@ def _check_index_array(got, call: str, what: str, num_available: int, num_frames
 
 
 # ------------------------------------------------------------------------------ q2 group split
-def practice_records(seed: int = 0) -> list[VideoRecord]:
+def practice_records(seed: int = 0) -> list[Record]:
     """About 45 records of 3 classes in 10 groups (``g01`` .. ``g10``), 3 to 6 videos a group.
 
     Named as in UCF101 (``Wave/v_Wave_g03_c02.avi``; the group is the ``gGG`` token); the
@@ -123,8 +123,7 @@ def practice_records(seed: int = 0) -> list[VideoRecord]:
         for label, name in enumerate(classes):
             for c in range(1, int(rng.integers(1, 3)) + 1):  # 1 or 2 clips of each class per group
                 relpath = f"{name}/v_{name}_g{g:02d}_c{c:02d}.avi"
-                records.append(VideoRecord(relpath=relpath, path=Path(relpath), label=label,
-                                           class_name=name, group=f"g{g:02d}"))
+                records.append(Record.of_video(relpath, Path(relpath), label, name, f"g{g:02d}"))
     return records
 
 
@@ -177,16 +176,16 @@ def _unpack_pair(got, call: str) -> tuple[list, list]:
         if not isinstance(side, (list, tuple)):
             raise IncorrectAnswer(f"`{side_name}` should be a list of records; got {describe(side)}.")
         for item in side:
-            if not isinstance(item, VideoRecord):
+            if not isinstance(item, Record):
                 raise IncorrectAnswer(
-                    f"`{side_name}` should hold the records themselves (VideoRecord objects), not their "
+                    f"`{side_name}` should hold the records themselves (Record objects, as practice_records returns them), not their "
                     f"groups or names; it holds {describe(item)}."
                 )
         sides.append(list(side))
     return sides[0], sides[1]
 
 
-def _check_split(records: list[VideoRecord], train: list, test: list, fraction: float, call: str) -> None:
+def _check_split(records: list[Record], train: list, test: list, fraction: float, call: str) -> None:
     used = Counter(r.relpath for r in train + test)
     for record in records:
         if used[record.relpath] == 0:

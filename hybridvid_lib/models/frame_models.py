@@ -1,8 +1,18 @@
 """Frame-level models (chapter 01): a small 2D CNN looks at every frame on its own.
 
-Both models share one frame encoder, a ``keras.Sequential`` that maps one frame
-``(S, S, 3)`` to a feature vector ``(F,)``, applied to all ``T`` frames of a clip by
-``TimeDistributed`` (the frames of a batch run through the CNN as one ``B * T`` batch).
+Both models are built the same way, backbone then head (as Keras-Hub separates them):
+
+- the **backbone** (:func:`build_frame_backbone`), a ``keras.Model`` named ``backbone``, runs
+  the frame encoder (a small 2D CNN, :func:`build_frame_encoder`: one frame ``(S, S, 3)`` ->
+  ``(F,)``) on all ``T`` frames of a clip with ``TimeDistributed``: ``{"rgb": (B, T, S, S, 3)}``
+  -> ``(B, T, F)``. ``model.get_layer("backbone")`` is a feature extractor that fusion,
+  feature caching and center loss reuse;
+- the **head** turns the ``(B, T, F)`` sequence into class probabilities.
+
+Each model builds its *own* backbone: the two models do not share weights. Their classifier
+layers compute in float32 (``dtype="float32"``), so they stay exact under a mixed-precision
+policy. ``backbone_from=RUN`` starts the backbone from the trained backbone of an earlier run
+folder (e.g. a single-frame run, then an LSTM head on top).
 
 ``single_frame_cnn``
     encoder -> per-frame softmax -> **mean of the frame predictions** (Karpathy et al.,
@@ -34,6 +44,7 @@ from typing import Sequence
 from hybridvid_lib.config import Settings
 from hybridvid_lib.layers import TemporalMean
 from hybridvid_lib.models.registry import register_model
+from hybridvid_lib.models.trained import copy_backbone_weights
 from hybridvid_lib.tf_setup import import_tensorflow
 
 import_tensorflow()
@@ -99,16 +110,30 @@ def build_frame_encoder(
     return keras.Sequential(stack, name=name)
 
 
-def _clip_inputs(settings: Settings, with_mask: bool):
+def build_frame_backbone(settings: Settings, *, filters: Sequence[int] = DEFAULT_FILTERS,
+                         feature_dim: int = DEFAULT_FEATURE_DIM) -> keras.Model:
+    """The frame models' backbone: the frame encoder on every frame of a clip.
+
+    Returns:
+        ``keras.Model`` named ``backbone``: ``{"rgb": (B, T, S, S, 3)}`` float32 in [-1, 1] ->
+        ``(B, T, F)`` float32 frame features (``F = feature_dim``).
+    """
     t, s = settings.num_frames, settings.frame_size
-    clips = keras.Input((t, s, s, 3), name="clips", dtype="float32")
-    mask = keras.Input((t,), name="frame_mask", dtype="bool") if with_mask else None
-    return clips, mask
+    rgb = keras.Input((t, s, s, 3), name="rgb", dtype="float32")
+    encoder = build_frame_encoder(s, filters=filters, feature_dim=feature_dim)
+    features = layers.TimeDistributed(encoder, name="per_frame")(rgb)  # the B * T frames as one batch
+    return keras.Model({"rgb": rgb}, features, name="backbone")
 
 
-def _per_frame_features(clips, settings: Settings, filters, feature_dim):
-    encoder = build_frame_encoder(settings.frame_size, filters=filters, feature_dim=feature_dim)
-    return layers.TimeDistributed(encoder, name="per_frame")(clips)  # (B, T, F)
+def _backbone_and_inputs(settings: Settings, filters, feature_dim, with_mask: bool, backbone_from):
+    backbone = build_frame_backbone(settings, filters=filters, feature_dim=feature_dim)
+    if backbone_from:
+        copy_backbone_weights(backbone_from, backbone)
+    rgb = keras.Input(backbone.input["rgb"].shape[1:], name="rgb", dtype="float32")
+    inputs = {"rgb": rgb}
+    if with_mask:
+        inputs["frame_mask"] = keras.Input((settings.num_frames,), name="frame_mask", dtype="bool")
+    return backbone({"rgb": rgb}), inputs
 
 
 @register_model("single_frame_cnn", family="frame",
@@ -121,6 +146,7 @@ def build_single_frame_cnn(
     feature_dim: int = DEFAULT_FEATURE_DIM,
     dropout: float = DEFAULT_DROPOUT,
     with_mask: bool = False,
+    backbone_from: str | None = None,
 ) -> keras.Model:
     """Single-frame baseline: every frame classified alone, the probabilities averaged over frames.
 
@@ -130,19 +156,18 @@ def build_single_frame_cnn(
         filters, feature_dim: the frame encoder (:func:`build_frame_encoder`).
         dropout: dropout rate on the frame features.
         with_mask: add the ``frame_mask`` input ``(B, T)`` bool; masked frames are left out of the average.
+        backbone_from: a run folder of a trained frame model; its backbone weights start this one.
 
     Returns:
-        ``keras.Model`` named ``single_frame_cnn``: ``clips`` ``(B, T, S, S, 3)`` float32 in
+        ``keras.Model`` named ``single_frame_cnn``: ``{"rgb": (B, T, S, S, 3)}`` float32 in
         [-1, 1] (and ``frame_mask``) -> ``(B, C)`` float32 probabilities (rows sum to 1).
     """
     filters = _check_options(filters, feature_dim, dropout)
-    clips, mask = _clip_inputs(settings, with_mask)
-    x = _per_frame_features(clips, settings, filters, feature_dim)
+    x, inputs = _backbone_and_inputs(settings, filters, feature_dim, with_mask, backbone_from)
     x = layers.Dropout(dropout, name="feature_dropout")(x)
     # Dense acts on the last axis, so this is one shared classifier per frame: (B, T, C).
-    frame_probs = layers.Dense(num_classes, activation="softmax", name="frame_probs")(x)
-    probs = TemporalMean(name="average_over_frames")(frame_probs, mask=mask)
-    inputs = clips if mask is None else [clips, mask]
+    frame_probs = layers.Dense(num_classes, activation="softmax", name="frame_probs", dtype="float32")(x)
+    probs = TemporalMean(name="average_over_frames", dtype="float32")(frame_probs, mask=inputs.get("frame_mask"))
     return keras.Model(inputs, probs, name="single_frame_cnn")
 
 
@@ -157,6 +182,7 @@ def build_cnn_lstm(
     lstm_units: int = DEFAULT_LSTM_UNITS,
     dropout: float = DEFAULT_DROPOUT,
     with_mask: bool = False,
+    backbone_from: str | None = None,
 ) -> keras.Model:
     """CNN + LSTM (LRCN): frame features read in order by an LSTM, classified from its last state.
 
@@ -167,19 +193,19 @@ def build_cnn_lstm(
         lstm_units: size of the LSTM state.
         dropout: dropout rate on the frame features and on the LSTM output.
         with_mask: add the ``frame_mask`` input ``(B, T)`` bool; the LSTM skips masked frames.
+        backbone_from: a run folder of a trained frame model; its backbone weights start this one.
 
     Returns:
-        ``keras.Model`` named ``cnn_lstm``: ``clips`` ``(B, T, S, S, 3)`` float32 in [-1, 1]
+        ``keras.Model`` named ``cnn_lstm``: ``{"rgb": (B, T, S, S, 3)}`` float32 in [-1, 1]
         (and ``frame_mask``) -> ``(B, C)`` float32 probabilities.
     """
     filters = _check_options(filters, feature_dim, dropout)
     if lstm_units < 1:
         raise ValueError(f"lstm_units must be a positive whole number; got {lstm_units!r}.")
-    clips, mask = _clip_inputs(settings, with_mask)
-    x = _per_frame_features(clips, settings, filters, feature_dim)
+    x, inputs = _backbone_and_inputs(settings, filters, feature_dim, with_mask, backbone_from)
     x = layers.Dropout(dropout, name="feature_dropout")(x)
-    x = layers.LSTM(lstm_units, name="lstm")(x, mask=mask)  # (B, units): state after the last real frame
+    # (B, units): the state after the last real frame.
+    x = layers.LSTM(lstm_units, name="lstm")(x, mask=inputs.get("frame_mask"))
     x = layers.Dropout(dropout, name="lstm_dropout")(x)
-    probs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    inputs = clips if mask is None else [clips, mask]
+    probs = layers.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
     return keras.Model(inputs, probs, name="cnn_lstm")

@@ -48,3 +48,50 @@ def test_settings_are_json_ready():
 
     d = resolve_settings("gpu").as_dict()
     assert json.loads(json.dumps(d))["seeds"] == list(PROFILES["gpu"].seeds)
+
+
+# --------------------------------------------------------------------------- allowed names, from their home modules
+def test_sampling_accepts_every_strategy_with_fixed_test_clips_and_no_other():
+    from hybridvid_lib.data.sampling import STRATEGIES
+
+    for strategy in STRATEGIES:
+        if strategy == "random":  # random even at test time: the test clips would change between runs
+            with pytest.raises(SettingsError, match="'sampling' must be one of .*; got 'random'"):
+                resolve_settings("smoke", sampling=strategy)
+        else:
+            assert resolve_settings("smoke", sampling=strategy).sampling == strategy
+    with pytest.raises(SettingsError, match="'sampling' must be one of .*; got 'every_other'"):
+        resolve_settings("smoke", sampling="every_other")
+
+
+@pytest.mark.parametrize("setting, home, name", [
+    ("flow_method", "hybridvid_lib.data.flow_methods", "FLOW_METHODS"),
+    ("flip_policy", "hybridvid_lib.data.flip_policies", "FLIP_POLICIES"),
+    ("dataset_preset", "hybridvid_lib.data.synth.presets", "PRESETS"),
+])
+def test_named_settings_accept_exactly_their_home_list(setting, home, name):
+    import importlib
+
+    allowed = list(getattr(importlib.import_module(home), name))
+    assert allowed, f"{home}.{name} is empty"
+    for value in allowed:
+        assert getattr(resolve_settings("smoke", **{setting: value}), setting) == value
+    with pytest.raises(SettingsError, match=f"'{setting}' must be one of {', '.join(allowed)}; got 'made_up'"):
+        resolve_settings("smoke", **{setting: "made_up"})
+
+
+def test_every_profile_passes_its_own_checks():
+    # The table is built without validation; a profile naming a preset or method that its home
+    # module lacks would only fail when a notebook resolves it.
+    for profile in PROFILES.values():
+        assert resolve_settings(profile.profile) == profile
+
+
+def test_importing_the_settings_loads_neither_opencv_nor_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, hybridvid_lib.config; "
+            "print(sorted(m for m in ('cv2', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

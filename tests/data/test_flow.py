@@ -1,10 +1,12 @@
 import json
 import logging
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
+from hybridvid_lib.data import array_cache as array_cache_module
 from hybridvid_lib.data import flow as flow_module
 from hybridvid_lib.data import flow_cache as cache_module
 from hybridvid_lib.data.flow import (
@@ -19,7 +21,7 @@ from hybridvid_lib.data.flow import (
     quantize_flow,
 )
 from hybridvid_lib.data.flow_methods import available_flow_methods
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.errors import HybridVidError, VideoDecodeError
 
 SHIFT_PX = 2
@@ -37,7 +39,7 @@ def translating_frames(num_frames=6, height=64, width=64, shift=SHIFT_PX, seed=0
 
 
 def record_for(path, relpath):
-    return VideoRecord(relpath=relpath, path=path, label=0, class_name=relpath.split("/")[0], group="g01")
+    return Record.of_video(relpath, path, 0, relpath.split("/")[0], "g01")
 
 
 # --------------------------------------------------------------------------- compute_flow
@@ -149,10 +151,13 @@ def test_flow_arrows_sample_a_grid_in_pixels():
     assert np.allclose(dx_unit, 0.1)
 
 
-def test_measure_flow_fps_times_each_method():
-    fps = measure_flow_fps(translating_frames(num_frames=3, height=32, width=32), ["dis", "farneback"])
-    assert set(fps) == {"dis", "farneback"}
-    assert all(v > 0 for v in fps.values())
+def test_measure_flow_fps_is_frame_pairs_over_the_best_run(monkeypatch):
+    # A clock that says each run took: dis 0.5 s then 0.25 s, farneback 0.1 s then 0.4 s.
+    ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.1, 3.0, 3.4])
+    monkeypatch.setattr(flow_module, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
+    frames = translating_frames(num_frames=5, height=32, width=32)  # 4 frame pairs
+    fps = measure_flow_fps(frames, ["dis", "farneback"], repeats=2)
+    assert fps == pytest.approx({"dis": 4 / 0.25, "farneback": 4 / 0.1})
     with pytest.raises(ValueError, match="two frames"):
         measure_flow_fps(translating_frames(num_frames=1))
 
@@ -285,11 +290,11 @@ def test_interrupted_run_keeps_whole_files_and_the_next_run_finishes(tmp_path, m
     records = [record_for(make_video(tmp_path / "v" / "A" / f"v{i}.avi", num_frames=6, seed=i), f"A/v{i}.avi")
                for i in range(5)]
 
-    class CtrlCAfterFirstVideo(cache_module.tqdm):
+    class CtrlCAfterFirstVideo(array_cache_module.tqdm):
         def update(self, n=1):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cache_module, "tqdm", CtrlCAfterFirstVideo)
+    monkeypatch.setattr(array_cache_module, "tqdm", CtrlCAfterFirstVideo)
     with pytest.raises(KeyboardInterrupt):
         compute_flow_cache(records, tmp_path / "flow", size=32, progress=False, workers=1)
     monkeypatch.undo()

@@ -3,9 +3,9 @@
 import pytest
 
 from hybridvid_lib.data.datasets import load_dataset
-from hybridvid_lib.data.mock_layouts import write_mock_folder
 from hybridvid_lib.data.splits import check_no_group_leak
 from hybridvid_lib.errors import DatasetError
+from tests.support.mock_data import write_mock_folder
 
 
 @pytest.mark.parametrize("naming", ["ucf", "nested", "plain"])

@@ -78,13 +78,27 @@ def test_mirror_permutation_is_an_involution_that_swaps_sides():
 def test_mirror_joints_flips_x_and_relabels():
     rng = np.random.default_rng(0)
     joints = rng.uniform(0, 100, (5, STICK_FIGURE.num_joints, 3)).astype(np.float32)
-    flipped = mirror_joints(joints, width=101, graph=STICK_FIGURE)
+    flipped = mirror_joints(joints, STICK_FIGURE, width=101)
     lw, rw = STICK_FIGURE.index("left_wrist"), STICK_FIGURE.index("right_wrist")
     np.testing.assert_allclose(flipped[:, lw, 0], 100 - joints[:, rw, 0])
     np.testing.assert_array_equal(flipped[:, lw, 1:], joints[:, rw, 1:])
-    np.testing.assert_allclose(mirror_joints(flipped, 101, STICK_FIGURE), joints, rtol=1e-5)
-    with pytest.raises(ValueError, match=r"shape \(\.\.\., 18, C\)"):
-        mirror_joints(joints[:, :4], 101, STICK_FIGURE)
+    np.testing.assert_allclose(mirror_joints(flipped, STICK_FIGURE, width=101), joints, rtol=1e-5)
+    with pytest.raises(ValueError, match="18 joints on axis -2"):
+        mirror_joints(joints[:, :4], STICK_FIGURE, width=101)
+
+
+def test_mirror_joints_of_centred_coordinates_and_of_two_persons():
+    rng = np.random.default_rng(1)
+    perm = STICK_FIGURE.mirror_permutation()
+    lw, rw = STICK_FIGURE.index("left_wrist"), STICK_FIGURE.index("right_wrist")
+    one = rng.normal(size=(4, 18, 3)).astype(np.float32)
+    centred = mirror_joints(one, perm)  # no width: x -> -x
+    np.testing.assert_array_equal(centred[:, lw, 0], -one[:, rw, 0])
+    two = np.stack([one, one * 2], axis=-1)  # (T, J, C, persons)
+    flipped = mirror_joints(two, perm, joint_axis=1)
+    np.testing.assert_array_equal(flipped[..., 0], centred)
+    np.testing.assert_array_equal(flipped[:, lw, 0, 1], -2 * one[:, rw, 0])
+    np.testing.assert_array_equal(flipped[:, lw, 1:, 1], 2 * one[:, rw, 1:])
 
 
 def test_dict_round_trip_through_json():

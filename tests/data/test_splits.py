@@ -4,15 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.data.splits import check_no_group_leak, group_kfold_assign, stable_hash, train_val_split
 from hybridvid_lib.errors import DatasetError
 
 
-def record(group: str, n: int, label: int = 0) -> VideoRecord:
+def record(group: str, n: int, label: int = 0) -> Record:
     relpath = f"c{label}/{group}_{n}.avi"
-    return VideoRecord(relpath=relpath, path=Path("/v") / relpath, label=label, class_name=f"c{label}",
-                       group=group)
+    return Record.of_video(relpath, Path("/v") / relpath, label, f"c{label}", group)
 
 
 def test_every_group_gets_one_fold_and_folds_are_balanced():
@@ -51,8 +50,34 @@ def test_leak_check_names_the_group():
                          train=[record("ann", 1), record("bob", 1)], test=[record("cy", 1)])
     check_no_group_leak(split)
     split.test.append(record("bob", 2))
-    with pytest.raises(DatasetError, match=r"Group 'bob' has videos in train \(c0/bob_1\.avi\) and test"):
+    with pytest.raises(DatasetError, match=r"Group 'bob' has samples in train \(c0/bob_1\.avi\) and test"):
         check_no_group_leak(split)
+
+
+def test_leak_check_covers_the_validation_side():
+    split = DatasetSplit(format="folder", split=1, classes=["c0"], video_root=Path("/v"),
+                         train=[record("ann", 1)], val=[record("bob", 1)], test=[record("cy", 1)])
+    check_no_group_leak(split)
+    split.val.append(record("cy", 2))
+    with pytest.raises(DatasetError, match=r"Group 'cy' has samples in val \(c0/cy_2\.avi\) and test"):
+        check_no_group_leak(split)
+
+
+def test_with_validation_moves_whole_groups_out_of_train_and_keeps_test():
+    train = [record(f"g{g}", n, label=n % 2) for g in range(10) for n in range(3)]
+    test = [record("t1", 1), record("t2", 1)]
+    split = DatasetSplit(format="folder", split=1, classes=["c0", "c1"], video_root=Path("/v"),
+                         train=list(train), test=list(test))
+    carved = split.with_validation(0.2, seed=3)
+    assert carved.test == test and split.train == train and not split.val  # the original is untouched
+    assert sorted(r.relpath for r in carved.train + carved.val) == sorted(r.relpath for r in train)
+    assert len({r.group for r in carved.val}) == 2 and len(carved.val) == 6
+    check_no_group_leak(carved)
+    assert carved.summary()["val"] == 6 and carved.summary()["val_groups"] == 2
+    # Same seed, same split.
+    assert [r.relpath for r in split.with_validation(0.2, seed=3).val] == [r.relpath for r in carved.val]
+    with pytest.raises(DatasetError, match="already has a validation set"):
+        carved.with_validation(0.2)
 
 
 def test_train_val_split_keeps_groups_whole_and_is_reproducible():

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from hybridvid_lib.data.datasets import load_dataset
-from hybridvid_lib.data.mock_layouts import write_mock_stickactions
+from hybridvid_lib.data.skeletons import STICK_FIGURE, SkeletonGraph, mirror_joints
 from hybridvid_lib.data.splits import check_no_group_leak
+from hybridvid_lib.data.synth import get_preset
+from hybridvid_lib.data.synth.generate import metadata
 from hybridvid_lib.errors import DatasetError
+from tests.support.mock_data import write_mock_stickactions
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def test_reads_lists_pairs_and_metadata(sticks, split):
     assert ("SitDown", "StandUp") in ds.reverse_pairs and ds.mirror_pairs == [("PointLeft", "PointRight")]
     mirror = ds.mirror_label_map()
     assert mirror[ds.classes.index("PointLeft")] == ds.classes.index("PointRight")
-    assert ds.metadata["skeleton"]["joints"] == sticks["joints"] and ds.metadata["fps"] == 25
+    assert SkeletonGraph.from_dict(ds.metadata["skeleton"]) == STICK_FIGURE and ds.metadata["fps"] == 25
     check_no_group_leak(ds)
 
 
@@ -36,6 +39,29 @@ def test_every_record_has_its_skeleton(sticks):
         assert r.skeleton_path == r.path.with_name(r.path.stem + ".skeleton.npy")
     joints = np.load(ds.train[0].skeleton_path)
     assert joints.dtype == np.float32 and joints.shape == (8, len(sticks["joints"]), 3)
+
+
+def test_mock_metadata_has_every_field_the_generator_writes(sticks):
+    written = json.loads((sticks["root"] / "stickactions.json").read_text())
+    assert set(written) == set(metadata(get_preset("smoke"), seed=0, complete=True))
+
+
+def test_mock_skeletons_have_a_mirror_map_that_swaps_left_and_right(sticks):
+    ds = load_dataset("stickactions", sticks["root"], check_videos=False)
+    graph = SkeletonGraph.from_dict(ds.metadata["skeleton"])
+    perm = graph.mirror_permutation()
+    swapped = {graph.joints[j]: graph.joints[k] for j, k in enumerate(perm) if j != k}
+    sided = [name for name in graph.joints if name.startswith(("left_", "right_"))]
+    assert sorted(swapped) == sorted(sided)  # every sided joint, and nothing else, changes label
+    assert swapped["left_wrist"] == "right_wrist" and swapped["right_ankle"] == "left_ankle"
+    # The figure faces the camera, so its left shoulder is on the image's right; after a flip that
+    # relabels the joints it still is (without the relabelling it would be on the left).
+    record = next(r for r in ds.train if r.relpath.startswith("Wave/"))
+    joints = np.load(record.skeleton_path)
+    left, right = graph.index("left_shoulder"), graph.index("right_shoulder")
+    width = ds.metadata["frame_size"][1]
+    for pose in (joints, mirror_joints(joints, graph, width=width)):
+        assert np.all(pose[:, left, 0] > pose[:, right, 0])
 
 
 def test_missing_skeleton_gives_none_and_a_note(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 
 from hybridvid_lib.data.skeletons import STICK_FIGURE, SkeletonGraph
 from hybridvid_lib.data.synth import (
-    CLASSES, METADATA_NAME, MIRROR_PAIRS, PRESETS, REVERSE_PAIRS, generate_stickactions, get_preset,
-    skeleton_path, synthesize_clip, video_relpath,
+    CLASSES, METADATA_NAME, MIRROR_PAIRS, PRESETS, REVERSE_PAIRS, StickPreset, generate_stickactions,
+    get_preset, skeleton_path, synthesize_clip, video_relpath,
 )
 from hybridvid_lib.data.synth.actions import REVERSED_FROM, _MOTIONS, motion_progress
 from hybridvid_lib.data.synth.figure import BodyShape, Palette, draw_figure, pose_to_joints, rest_pose, P
@@ -324,8 +324,13 @@ def test_presets_sizes_and_factors():
     hard = get_preset("hard")
     assert hard.groups > default.groups and hard.distractor_prob > 0 and hard.noise > default.noise
     for preset in PRESETS.values():
-        json.dumps(preset.factors())
-        assert preset.groups % 3 == 0
+        # stickactions.json stores the size and the factors: together they must rebuild the preset,
+        # so that a build says exactly how it was made (a setting left out of factors() fails here).
+        stored = json.loads(json.dumps(preset.factors()))
+        rebuilt = StickPreset(name=preset.name, frame_size=preset.frame_size, groups=preset.groups,
+                              clips_per_group=preset.clips_per_group,
+                              **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()})
+        assert rebuilt == preset, preset.name
     with pytest.raises(ValueError, match="multiple of 3"):
         dataclasses.replace(SMOKE, groups=4)
 

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 from hybridvid_lib.data.flow import dequantize_flow, quantize_flow
+from hybridvid_lib.data.skeletons import mirror_joints
 from hybridvid_lib.data.transforms import (
     center_crop,
     center_crop_offsets,
     flip_clip,
     flip_flow,
-    flip_skeleton,
     from_unit_range,
     hflip,
     random_crop,
@@ -128,25 +128,13 @@ def test_flip_clip_rejects_bad_policy_and_label():
         flip_clip(position_clip(), 3, MIRROR_MAP)
 
 
-def test_flip_skeleton_mirrors_x_and_swaps_left_right_joints():
-    # Joints: 0 head (centre), 1 left hand, 2 right hand.
-    joints = np.array([[[50.0, 10.0, 1.0], [20.0, 40.0, 0.9], [70.0, 42.0, 0.5]]], np.float32)
-    flipped = flip_skeleton(joints, width=100, mirror_permutation=[0, 2, 1])
-    assert flipped.shape == (1, 3, 3) and flipped.dtype == np.float32
-    assert flipped[0, 0].tolist() == pytest.approx([49.0, 10.0, 1.0])
-    # The new left hand is the old right hand, mirrored: x 70 -> 29.
-    assert flipped[0, 1].tolist() == pytest.approx([29.0, 42.0, 0.5])
-    assert flipped[0, 2].tolist() == pytest.approx([79.0, 40.0, 0.9])
-    assert np.array_equal(flip_skeleton(flipped, 100, [0, 2, 1]), joints)  # flipping twice restores
-    with pytest.raises(ValueError, match="permutation of 0..2"):
-        flip_skeleton(joints, 100, [0, 1, 1])
-
-
-def test_flip_skeleton_follows_the_pixels_of_hflip():
+def test_skeleton_flip_follows_the_pixels_of_hflip():
+    # The kit's skeleton flip (skeletons.mirror_joints) must move a joint to the column where
+    # hflip moves the pixel it sits on, or flipped clips and their joints would disagree.
     frame = np.zeros((1, 5, 9, 1), np.uint8)
     frame[0, 2, 6] = 255
     joint = np.array([[[6.0, 2.0, 1.0]]])
-    x = flip_skeleton(joint, width=9, mirror_permutation=[0])[0, 0, 0]
+    x = mirror_joints(joint, [0], width=9)[0, 0, 0]
     assert hflip(frame)[0, 2, int(x)] == 255
 
 

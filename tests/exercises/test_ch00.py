@@ -108,7 +108,7 @@ def test_q2_a_random_clip_split_fails_naming_a_leaking_group():
     (lambda records, f: (group_split(records, f)[0][1:], group_split(records, f)[1]),
      ["is in neither train nor test", "exactly once"]),
     (lambda records, f: (records, group_split(records, f)[1]), ["is used 2 times"]),
-    (lambda records, f: ([r.group for r in records], []), ["VideoRecord objects", "a str"]),
+    (lambda records, f: ([r.group for r in records], []), ["Record objects", "a str"]),
     (lambda records, f: group_split(records, 0.9), ["records", "in test; expected about 25%", "within 15 points"]),
 ], ids=["empty-test", "not-a-pair", "dropped-record", "duplicated", "groups-not-records", "wrong-share"])
 def test_q2_wrong_answers_fail_with_a_teaching_message(wrong, expected_words):

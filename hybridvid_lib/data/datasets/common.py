@@ -7,7 +7,7 @@ here absorb all of that in one place, so the readers only deal with the meaning 
 
 Paths inside a dataset are always handled as *relpaths*: POSIX strings relative to the
 video root (``"ApplyLipstick/v_ApplyLipstick_g01_c01.avi"``), as stored in
-:class:`~hybridvid_lib.data.records.VideoRecord`.
+:class:`~hybridvid_lib.data.records.Record`.
 """
 
 from __future__ import annotations

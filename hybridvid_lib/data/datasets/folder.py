@@ -43,7 +43,7 @@ from hybridvid_lib.data.datasets.common import (
     some,
     ucf_group,
 )
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.data.splits import group_kfold_assign
 from hybridvid_lib.data.video import VIDEO_EXTENSIONS
 from hybridvid_lib.errors import DatasetError
@@ -103,7 +103,7 @@ def read_folder(
     classes = sorted({rel.split("/", 1)[0] for rel in in_classes})
     label_of = {name: i for i, name in enumerate(classes)}
 
-    records: list[VideoRecord] = []
+    records: list[Record] = []
     rules: Counter[str] = Counter()
     for rel in in_classes:
         parts = rel.split("/")
@@ -117,8 +117,7 @@ def read_folder(
         else:
             group = fallback_group(class_name, stem)
             rules["file-name fallback"] += 1
-        records.append(VideoRecord(relpath=rel, path=video_root / rel, label=label_of[class_name],
-                                   class_name=class_name, group=group))
+        records.append(Record.of_video(rel, video_root / rel, label_of[class_name], class_name, group))
 
     folds = group_kfold_assign([r.group for r in records], NUM_FOLDS, seed=FOLD_SEED)
     result = DatasetSplit(format="folder", split=split, classes=classes, video_root=video_root)

@@ -42,7 +42,7 @@ from hybridvid_lib.data.datasets.common import (
     some,
     split_trailing_int,
 )
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.errors import DatasetError
 
 VIDEO_DIR = "hmdb51_org"
@@ -129,9 +129,8 @@ def read_hmdb51(
             if group is None:
                 group = _TRAILING_INDEX_RE.sub("", stem)
                 guessed_groups.append(relpath)
-            result.subset(SUBSET_OF_ID[video_id]).append(VideoRecord(
-                relpath=relpath, path=video_root / relpath, label=label,
-                class_name=class_name, group=group,
+            result.subset(SUBSET_OF_ID[video_id]).append(Record.of_video(
+                relpath, video_root / relpath, label, class_name, group,
             ))
 
     notes = result.notes

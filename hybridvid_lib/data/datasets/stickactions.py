@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +122,12 @@ def read_stickactions(
         for i, record in enumerate(records):
             skeleton = skeleton_path_for(record.path)
             if skeleton.is_file():
-                records[i] = replace(record, skeleton_path=skeleton)
+                records[i] = record.with_file("skeleton", skeleton)
             else:
                 without_skeleton.append(record.relpath)
     if without_skeleton:
         result.notes.append(
             f"Videos without a {SKELETON_SUFFIX} file beside them: {len(without_skeleton)} "
-            f"({some(without_skeleton)}); their skeleton_path is None."
+            f"({some(without_skeleton)}); they have no skeleton file."
         )
     return result

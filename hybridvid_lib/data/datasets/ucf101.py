@@ -44,7 +44,7 @@ from hybridvid_lib.data.datasets.common import (
     split_trailing_int,
     ucf_group,
 )
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.errors import DatasetError
 
 VIDEO_DIR = "UCF-101"
@@ -215,9 +215,8 @@ def read_ucf_style_lists(
             if group is None:
                 group = fallback_group(classes[label], stem)
                 guessed_groups.append(relpath)
-            result.subset(subset).append(VideoRecord(
-                relpath=relpath, path=video_root / relpath, label=label,
-                class_name=classes[label], group=group,
+            result.subset(subset).append(Record.of_video(
+                relpath, video_root / relpath, label, classes[label], group,
             ))
 
     notes = result.notes

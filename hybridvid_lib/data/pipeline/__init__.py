@@ -1,11 +1,17 @@
-"""``tf.data`` pipelines: RGB clips, (RGB, flow) pairs and skeleton sequences.
+"""``tf.data`` pipelines for every input of the course, from one builder (:func:`build_pipeline`).
+
+Elements are ``(features, label)`` with ``features`` a dict keyed by modality (``rgb``,
+``flow``, ``joints``, ``features``) plus ``index``; :mod:`.builder` lists the shapes and
+options, :mod:`.sources` where each modality comes from, :mod:`.augment` and :mod:`.joints`
+what happens to it after the cache.
 
 Design: decode once, augment every epoch
 ----------------------------------------
 ::
 
-    records --map(decode, parallel)--> filter(failed) --> cache --> shuffle (training)
-            --> zip(per-element seed) --map(sample, crop, flip, to float, parallel)--> batch --> prefetch
+    records --map(load every input, parallel)--> filter(failed) --> cache --> shuffle (training)
+            --> (repeat K clips, evaluation) --> zip(per-element seed)
+            --map(sample, crop, flip, to float, parallel)--> batch --> prefetch
 
 1. **Decode once.** Each video is decoded by :func:`hybridvid_lib.data.video.read_video`
    inside ``tf.numpy_function`` in a ``map(..., num_parallel_calls=AUTOTUNE)``: OpenCV
@@ -17,8 +23,8 @@ Design: decode once, augment every epoch
    named by a fingerprint of the files (size, mtime) and sizes so a rebuilt dataset is
    never served from a stale cache. The first epoch fills it; later epochs read it.
 3. **Per epoch, after the cache**: the frame indices are drawn by
-   :func:`hybridvid_lib.data.sampling.sample_indices` (the one source of truth for all
-   three pipelines), then a random crop (training) or centre crop (evaluation) after a
+   :func:`hybridvid_lib.data.sampling.sample_indices` (the one source of truth for every
+   input), then a random crop (training) or centre crop (evaluation) after a
    resize to ``settings.short_side``, a label-aware horizontal flip (training; policy
    ``swap`` / ``skip`` / ``off``, see :func:`.augment.flip_decision`), and the conversion to
    float32 in [-1, 1]. Because all of this happens after the cache, later epochs see new
@@ -41,15 +47,14 @@ only the videos that decoded; that run's warning is the record of the failure.)
 """
 
 from hybridvid_lib.data.pipeline.base import Pipeline, SkippedVideosWarning, skipped_videos
-from hybridvid_lib.data.pipeline.clips import clip_pipeline
-from hybridvid_lib.data.pipeline.pairs import pair_pipeline
-from hybridvid_lib.data.pipeline.skeleton_clips import skeleton_pipeline
+from hybridvid_lib.data.pipeline.builder import build_pipeline, check_inputs
+from hybridvid_lib.data.pipeline.sources import MODALITIES
 
 __all__ = [
+    "MODALITIES",
     "Pipeline",
     "SkippedVideosWarning",
-    "clip_pipeline",
-    "pair_pipeline",
-    "skeleton_pipeline",
+    "build_pipeline",
+    "check_inputs",
     "skipped_videos",
 ]

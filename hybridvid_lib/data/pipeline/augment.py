@@ -16,7 +16,7 @@ from hybridvid_lib.tf_setup import import_tensorflow
 
 tf = import_tensorflow()
 
-FLIP_POLICIES = ("swap", "skip", "off")
+from hybridvid_lib.data.flip_policies import FLIP_POLICIES  # noqa: E402
 
 # Independent random choices of one element (the sampling uses the element seed itself).
 CROP, FLIP = 1, 2

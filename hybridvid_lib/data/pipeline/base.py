@@ -1,4 +1,4 @@
-"""What the three pipelines share: the ``Pipeline`` result, record selection, skip reporting, caching.
+"""What the pipeline builder relies on: the ``Pipeline`` result, record selection, skip reporting, caching.
 
 Nothing here decodes or augments; see :mod:`.decoding` (numpy, before the cache) and
 :mod:`.augment` (TensorFlow ops, after the cache).
@@ -6,17 +6,15 @@ Nothing here decodes or augments; see :mod:`.decoding` (numpy, before the cache)
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from hybridvid_lib.data.records import DatasetSplit, VideoRecord
+from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.data.sampling import sample_indices, window_length
 from hybridvid_lib.errors import DatasetError
 from hybridvid_lib.tf_setup import import_tensorflow
@@ -44,7 +42,10 @@ class Pipeline:
             reasons ``missing`` / ``unreadable`` (known when the pipeline is built) and
             ``decode failed`` (found while the first epoch fills the cache, appended then).
         class_names: class names, index = label.
-        element_spec_doc: shapes and value ranges of ``inputs``, e.g. ``(B, T, H, W, 3) float32 in [-1, 1]``.
+        element_spec_doc: shapes and value ranges of ``inputs``, e.g. ``{"rgb": (B, T, H, W, 3) float32 in [-1, 1], ...}``.
+        records: the records read, in order; an element's ``index`` is its position here.
+        inputs: the modalities each element's features dict holds (besides ``index``).
+        clips_per_video: elements per video at evaluation (test-time scoring over several clips).
     """
 
     dataset: Any
@@ -52,6 +53,9 @@ class Pipeline:
     skipped: list[dict]
     class_names: list[str]
     element_spec_doc: str
+    records: list = field(default_factory=list)
+    inputs: tuple[str, ...] = ()
+    clips_per_video: int = 1
 
 
 def skipped_videos(ds: DatasetSplit, subset: str) -> list[dict]:
@@ -70,8 +74,8 @@ def select_records(
     subset: str,
     *,
     strict: bool,
-    extra_check: Callable[[VideoRecord], str | None] | None = None,
-) -> tuple[list[VideoRecord], list[dict]]:
+    extra_check: Callable[[Record], str | None] | None = None,
+) -> tuple[list[Record], list[dict]]:
     """Usable records of ``subset`` and the skipped ones; warn once (or raise with ``strict``).
 
     ``extra_check(record)`` may return a reason to skip a usable record too (the skeleton
@@ -143,36 +147,23 @@ def check_sampling(strategy: str, *, training: bool) -> None:
 
 
 def sample_in_graph(num_available, seed, *, num_frames: int, strategy: str, stride: int,
-                    training: bool):
+                    training: bool, clip=0, num_clips: int = 1):
     """``(num_frames,)`` int64 frame indices drawn by :func:`~hybridvid_lib.data.sampling.sample_indices`.
 
     ``seed`` (int64 scalar) seeds a numpy generator per element, so a draw is repeatable
     from the pipeline seed and still new each epoch (the seeds themselves change per epoch).
+    ``clip`` (int64 scalar) of ``num_clips`` picks one of several test-time clips.
     """
 
-    def draw(n: np.ndarray, s: np.ndarray) -> np.ndarray:
+    def draw(n: np.ndarray, s: np.ndarray, k: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng(int(s) & 0xFFFFFFFFFFFFFFFF)
-        return sample_indices(int(n), num_frames, strategy, stride=stride, training=training, rng=rng)
+        return sample_indices(int(n), num_frames, strategy, stride=stride, training=training, rng=rng,
+                              clip=int(k), num_clips=num_clips)
 
-    indices = tf.numpy_function(draw, [num_available, seed], tf.int64, stateful=False,
+    indices = tf.numpy_function(draw, [num_available, seed, tf.cast(clip, tf.int64)], tf.int64, stateful=False,
                                 name="sample_indices")
     indices.set_shape([num_frames])
     return indices
-
-
-def fingerprint(kind: str, records: Sequence[VideoRecord], extra: dict[str, Any]) -> str:
-    """Short hash of what a cache holds: the files (with size and mtime, so a rebuilt set is new) and sizes."""
-    entries = []
-    for r in records:
-        source = r.skeleton_path if kind == "skeleton" else r.path
-        try:
-            st = Path(source).stat()
-            stamp = [st.st_size, st.st_mtime_ns]
-        except (OSError, TypeError):
-            stamp = None
-        entries.append([r.relpath, r.label, stamp])
-    blob = json.dumps({"kind": kind, "records": entries, **extra}, sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def cache_dataset(dataset, cache: str | Path | None, name: str):
@@ -186,24 +177,3 @@ def cache_dataset(dataset, cache: str | Path | None, name: str):
     folder = Path(cache)
     folder.mkdir(parents=True, exist_ok=True)
     return dataset.cache(str(folder / name))
-
-
-def finish(dataset, per_epoch: Callable, *, training: bool, seed: int, num_videos: int,
-           batch_size: int, drop_remainder: bool):
-    """Cached elements -> (shuffle) -> per-element seed -> ``per_epoch`` map -> batch -> prefetch.
-
-    ``Dataset.random(..., rerandomize_each_iteration=True)`` gives every element an int64
-    seed that is the same for the same ``seed`` and new in each epoch; the shuffle is
-    seeded the same way. ``per_epoch(*element, element_seed)`` runs after the cache.
-    """
-    autotune = tf.data.AUTOTUNE
-    if training:
-        dataset = dataset.shuffle(num_videos, seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    dataset = tf.data.Dataset.zip((dataset, seeds))
-    dataset = dataset.map(lambda element, s: per_epoch(*element, s),
-                          num_parallel_calls=autotune, deterministic=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder,
-                            num_parallel_calls=autotune, deterministic=True)
-    return dataset.prefetch(autotune)
-

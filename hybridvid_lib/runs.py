@@ -1,0 +1,139 @@
+"""One helper that trains a registered model, evaluates it and returns its ``metrics.json`` entry.
+
+Every notebook and ``hybridvid train`` go through :func:`train_and_evaluate`, so a run is
+made the same way everywhere: seeded, built from the registry with its options, fed the
+inputs it declares from one pipeline builder, trained with checkpoints (a resume with other
+options is refused), watched on the validation split when the dataset has one, stopped at a
+non-finite loss, evaluated on the test split (scores averaged over ``clips_per_video`` clips
+per video), and summarised in one result entry::
+
+    from hybridvid_lib.runs import train_and_evaluate
+    ds = load_dataset("stickactions", DATA_DIR).with_validation(0.2, seed=SEED)
+    run = train_and_evaluate("cnn_lstm", ds, settings, seed=SEED, run_dir=OUTPUT_DIR / "runs" / "cnn_lstm")
+    run.entry["test_accuracy"], run.history["val_accuracy"], run.y_prob
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hybridvid_lib.config import Settings
+from hybridvid_lib.data.records import DatasetSplit
+from hybridvid_lib.errors import HybridVidError
+
+
+class TrainingDivergedError(HybridVidError):
+    """The training loss became NaN or infinite; no result is reported for such a run."""
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_and_evaluate` made.
+
+    Attributes:
+        model: the trained Keras model (all its outputs).
+        history: per-epoch ``loss``, ``accuracy`` and, with a validation split, ``val_loss``, ``val_accuracy``.
+        metrics: :func:`~hybridvid_lib.evaluation.evaluate_predictions` on the test split.
+        entry: the ``metrics.json`` result entry (:func:`~hybridvid_lib.evaluation.result_entry`).
+        y_true, y_prob: test labels ``(N,)`` and probabilities ``(N, C)``, one row per test video.
+        run_dir: where checkpoints, state and ``model.keras`` are.
+        pipelines: the ``train`` / ``val`` / ``test`` :class:`~hybridvid_lib.data.pipeline.Pipeline` objects.
+    """
+
+    model: Any
+    history: dict[str, list[float]]
+    metrics: dict[str, Any]
+    entry: dict[str, Any]
+    y_true: np.ndarray
+    y_prob: np.ndarray
+    run_dir: Path
+    pipelines: dict[str, Any] = field(default_factory=dict)
+
+
+def train_and_evaluate(
+    name: str,
+    ds: DatasetSplit,
+    settings: Settings,
+    *,
+    seed: int,
+    run_dir: str | Path,
+    options: dict[str, Any] | None = None,
+    dataset_name: str | None = None,
+    strict: bool = False,
+    verbose: int = 2,
+    clips_per_video: int = 1,
+    pipeline_options: dict[str, Any] | None = None,
+    fit_options: dict[str, Any] | None = None,
+    **extras: Any,
+) -> RunResult:
+    """Train model ``name`` on ``ds`` (resumably), evaluate it on the test split, describe the run.
+
+    Args:
+        name: a registered model (:func:`~hybridvid_lib.models.list_models`).
+        ds: the dataset split; with a ``val`` subset (``ds.with_validation()``) the validation
+            loss and accuracy are computed after every epoch.
+        settings: the resolved profile.
+        seed: seeds the model's initial weights and every pipeline draw.
+        run_dir: the run folder; an interrupted run resumes, one made with other options is refused.
+        options: the model builder's options (``model_info(name)["options"]``).
+        dataset_name: the ``dataset`` of the result entry (default ``ds.format``; e.g. ``stickactions-hard``).
+        strict: refuse skipped samples instead of warning.
+        verbose: Keras' verbosity (2: one line per epoch).
+        clips_per_video: test-time clips per video, their scores averaged.
+        pipeline_options: more :func:`~hybridvid_lib.data.pipeline.build_pipeline` options
+            (``flow_cache``, ``flow_stack``, ``joint_noise`` ...), for every split.
+        fit_options: more :func:`~hybridvid_lib.training.train_model` options (``loss``, ``callbacks`` ...).
+        **extras: more fields for the result entry.
+
+    Returns:
+        A :class:`RunResult`.
+
+    Raises:
+        TrainingDivergedError: the training loss is not finite (try a lower learning rate).
+        ModelError, DatasetError, TrainingStateError: as the steps it runs.
+    """
+    from hybridvid_lib.data.pipeline import build_pipeline
+    from hybridvid_lib.evaluation import evaluate_predictions, result_entry
+    from hybridvid_lib.models import build_model, model_info
+    from hybridvid_lib.seeding import set_seed
+    from hybridvid_lib.training import load_run_state, predict_dataset, to_plain, train_model
+
+    options = dict(options or {})
+    inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
+    common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **(pipeline_options or {}))
+    pipelines = {"train": build_pipeline(ds, "train", training=True, **common)}
+    if ds.val:
+        pipelines["val"] = build_pipeline(ds, "val", training=False, **common)
+    pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)
+
+    set_seed(seed)
+    model = build_model(name, settings, ds.num_classes, **options)
+    run_dir = Path(run_dir)
+    val = pipelines.get("val")
+    history = train_model(model, pipelines["train"].dataset, val_ds=val.dataset if val else None,
+                          epochs=settings.num_epochs, run_dir=run_dir, learning_rate=settings.learning_rate,
+                          verbose=verbose, seed=seed, settings=settings, options=options, **(fit_options or {}))
+    losses = history.get("loss", [])
+    if losses and not math.isfinite(losses[-1]):
+        raise TrainingDivergedError(
+            f"Training {name} diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
+            f"try a lower learning rate (now {settings.learning_rate:g}) or delete {run_dir} and start again."
+        )
+    y_true, y_prob = predict_dataset(model, pipelines["test"].dataset)
+    metrics = evaluate_predictions(y_true, y_prob, pipelines["test"].class_names)
+    state = load_run_state(run_dir) or {"train_seconds": 0.0, "epochs_done": 0}
+    skipped = [dict(item, subset=subset) for subset, pipe in pipelines.items() for item in pipe.skipped]
+    entry = result_entry(
+        name, dataset_name or ds.format, metrics, params=int(model.count_params()),
+        train_seconds=float(state["train_seconds"]), split=ds.split,
+        final_train_loss=float(losses[-1]) if losses else None, epochs=int(state["epochs_done"]),
+        num_train_videos=pipelines["train"].num_videos, num_val_videos=val.num_videos if val else 0,
+        num_test_videos=pipelines["test"].num_videos, clips_per_video=clips_per_video,
+        options=to_plain(options), skipped=skipped, **extras,
+    )
+    return RunResult(model, history, metrics, entry, y_true, y_prob, run_dir, pipelines)
