@@ -4,6 +4,10 @@ Every number in the report comes from a ``metrics.json`` a notebook wrote (throu
 or from the runner's own clock (durations); nothing is typed in. The leaderboard has one row per
 (notebook, model, dataset[, split]) over the runs that finished ``ok``: test accuracy and macro F1
 as mean ± sample standard deviation over seeds (:func:`hybridvid_lib.evaluation.summarize_runs`).
+
+A run's ``status`` is ``ok``, ``skipped`` (the notebook wrote a skipped ``metrics.json``: it cannot
+run in this setting, and says why in ``reason``) or ``failed``. Skipped runs are listed with their
+reason in a section of their own and give no number to the leaderboard.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from hybridvid_lib.io_utils import atomic_write_json, atomic_write_text
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.md"
 PLOT_NAME = "leaderboard.png"
+
+# A run's status in results.json. ok and skipped runs are finished: a resumed course keeps them.
+STATUS_OK = "ok"
+STATUS_SKIPPED = "skipped"
+STATUS_FAILED = "failed"
+FINISHED_STATUSES = (STATUS_OK, STATUS_SKIPPED)
 
 
 def write_results(results: Mapping[str, Any], out_dir: Path) -> Path:
@@ -36,7 +46,7 @@ def leaderboard_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
     groups: dict[tuple, list[tuple[int, Mapping[str, Any]]]] = {}
     for run in runs:
-        if run.get("status") != "ok" or not run.get("metrics"):
+        if run.get("status") != STATUS_OK or not run.get("metrics"):
             continue
         for result in run["metrics"]["results"]:
             key = (run["notebook"], result["model"], result["dataset"], result.get("split"))
@@ -141,11 +151,23 @@ def _failure_line(run: Mapping[str, Any]) -> str:
     return f"- `{run['notebook']}` seed {run['seed']}, {where}: `{message}`; {links}"
 
 
+def _skipped_line(run: Mapping[str, Any]) -> str:
+    reason = str(run.get("reason") or "no reason given").replace("`", "'")
+    path = run["executed_notebook"]
+    return f"- `{run['notebook']}` seed {run['seed']}: {reason} (executed notebook [{path}]({path}))"
+
+
+def _runs_count(ok: int, skipped: int, failed: int, planned: int) -> str:
+    """``6 ok, 2 failed, of 8 planned`` (the skipped count only when there are some)."""
+    parts = [f"{ok} ok"] + ([f"{skipped} skipped"] if skipped else []) + [f"{failed} failed"]
+    return ", ".join(parts) + f", of {planned} planned"
+
+
 def _write_plot(rows: Sequence[Mapping[str, Any]], path: Path, profile: str) -> None:
     from hybridvid_lib.viz import plot_leaderboard, save_figure
 
     fig = plot_leaderboard(rows, title=f"test accuracy over seeds (profile {profile})")
-    save_figure(fig, path)
+    save_figure(fig, path, close=True)  # the runner may write many reports in one process
 
 
 # --------------------------------------------------------------------------- report.md
@@ -158,8 +180,9 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
     runs = list(results.get("runs", []))
     profile = results.get("profile", "?")
     rows = leaderboard_rows(runs)
-    ok = [r for r in runs if r.get("status") == "ok"]
-    failed = [r for r in runs if r.get("status") != "ok"]
+    ok = [r for r in runs if r.get("status") == STATUS_OK]
+    skipped = [r for r in runs if r.get("status") == STATUS_SKIPPED]
+    failed = [r for r in runs if r.get("status") not in FINISHED_STATUSES]
     date = str(results.get("started") or "")[:10] or "unknown date"
 
     lines = [f"# Course run report: profile {profile}, {date}", ""]
@@ -171,8 +194,11 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
     if kernel:
         lines.append(f"| kernel | {_cell(kernel.get('name'))} ({_cell(kernel.get('python'))}) |")
     lines += [f"| started | {results.get('started') or '-'} |",
-              f"| finished | {results.get('finished') or 'not finished'} |",
-              f"| runs | {len(ok)} ok, {len(failed)} failed, of {results.get('planned_runs', len(runs))} planned |"]
+              f"| finished | {results.get('finished') or 'not finished'} |"]
+    if results.get("resumed"):
+        lines.append(f"| resumed | {', '.join(str(t) for t in results['resumed'])} |")
+    planned = results.get("planned_runs", len(runs))
+    lines.append(f"| runs | {_runs_count(len(ok), len(skipped), len(failed), planned)} |")
     if results.get("parameters"):
         shown = ", ".join(f"{k}={v!r}" for k, v in results["parameters"].items())
         lines.append(f"| parameters | {_cell(shown)} |")
@@ -211,13 +237,23 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
         lines.append(f"| {_cell(run['notebook'])} | {run['seed']} | {run['status']} | "
                      f"{format_duration(float(run['duration_s']))} | [{_cell(path)}]({path}) |")
 
+    if skipped:
+        lines += ["", "## Skipped", "",
+                  "These notebooks decided they cannot run in this setting and said why; they are not failures "
+                  "and give no number to the leaderboard.", ""]
+        lines += [_skipped_line(run) for run in skipped]
+
     lines += ["", "## Failures", ""]
     lines += [_failure_line(run) for run in failed] if failed else ["None: every run finished and wrote its metrics."]
 
     total = sum(float(run["duration_s"]) for run in runs)
     lines += ["", "## Timing", "", f"Notebook execution: {format_duration(total)} over {len(runs)} run(s)."]
     elapsed = _elapsed(results.get("started"), results.get("finished"))
-    if elapsed is not None:
+    if elapsed is not None and results.get("resumed"):
+        # The pause before each resume is inside this span, so it is no measure of the work.
+        lines.append(f"Wall time from the first start to the last finish: {format_duration(elapsed)} "
+                     f"(resumed {len(results['resumed'])} time(s), pauses included).")
+    elif elapsed is not None:
         lines.append(f"Wall time from start to finish: {format_duration(elapsed)}.")
     per_notebook: dict[str, list[float]] = {}
     for run in runs:

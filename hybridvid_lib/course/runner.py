@@ -10,9 +10,15 @@ Layout of one course run (``DIR`` is ``--out`` or ``runs/<YYYYmmdd-HHMMSS>``)::
     runs/latest -> DIR                      a symlink (or a runs/LATEST text file where links are refused)
 
 A run is ``ok`` when papermill finished the notebook and it wrote a valid ``metrics.json`` for the
-run's profile and seed; otherwise ``failed`` with ``error = {"cell", "ename", "evalue", ...}``.
-``cell`` is the 0-based index of the failing cell in the course notebook itself (papermill's own
-index, which counts its injected parameters cell, is kept as ``executed_cell``).
+run's profile and seed; ``skipped`` when that ``metrics.json`` says the notebook cannot run in this
+setting (``"status": "skipped"``, see :func:`hybridvid_lib.evaluation.skipped_document`), with its
+``reason``; otherwise ``failed`` with ``error = {"cell", "ename", "evalue", ...}``. ``cell`` is the
+0-based index of the failing cell in the course notebook itself (papermill's own index, which counts
+its injected parameters cell, is kept as ``executed_cell``).
+
+``run_course(resume=True)`` continues the course run in ``out`` (default: the one ``runs/latest``
+points at): it keeps the finished runs (ok or skipped) recorded in its ``results.json`` and executes
+only the missing or failed ones (:mod:`hybridvid_lib.course.resume`).
 """
 
 from __future__ import annotations
@@ -32,13 +38,28 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from hybridvid_lib.config import PROFILE_ENV, project_root, resolve_settings
 from hybridvid_lib.course.catalog import CourseError, default_notebooks_dir, find_notebooks, select_notebooks
 from hybridvid_lib.course.options import parse_seeds, user_parameters
-from hybridvid_lib.course.report import write_report, write_results
+from hybridvid_lib.course.report import (
+    FINISHED_STATUSES,
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    write_report,
+    write_results,
+)
+from hybridvid_lib.course.resume import (
+    LATEST_FILE,
+    LATEST_LINK,
+    RunKey,
+    check_same_plan,
+    check_same_profile,
+    finished_runs,
+    latest_run_dir,
+    load_recorded,
+)
 from hybridvid_lib.io_utils import atomic_write_text
 
 METRICS_NAME = "metrics.json"
 KERNEL_LOG = "kernel.log"  # what the kernel process printed outside the notebook
-LATEST_LINK = "latest"
-LATEST_FILE = "LATEST"
 # Cell tags papermill uses: its injected cell, and the error banners it adds to a failed notebook.
 INJECTED_TAG = "injected-parameters"
 PARAMETERS_TAG = "parameters"
@@ -58,6 +79,7 @@ class CourseResult:
     results_path: Path
     report_path: Path
     latest: Path
+    executed: tuple[RunKey, ...] = ()  # the (notebook, seed) pairs this call ran; a resume keeps the others
 
     @property
     def runs(self) -> list[dict[str, Any]]:
@@ -65,12 +87,17 @@ class CourseResult:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        """The runs whose status is not ``ok``."""
-        return [run for run in self.runs if run["status"] != "ok"]
+        """The runs that did not finish (status neither ``ok`` nor ``skipped``)."""
+        return [run for run in self.runs if run["status"] not in FINISHED_STATUSES]
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """The runs whose notebook said it cannot run in this setting (each has a ``reason``)."""
+        return [run for run in self.runs if run["status"] == STATUS_SKIPPED]
 
     @property
     def exit_code(self) -> int:
-        """0 when every run is ok, 1 otherwise (what ``hybridvid course run`` exits with)."""
+        """0 when every run is ok or skipped, 1 otherwise (what ``hybridvid course run`` exits with)."""
         return 1 if self.failed else 0
 
 
@@ -277,7 +304,8 @@ def execute_run(
 ) -> dict[str, Any]:
     """Execute ``notebook`` once into ``run_dir`` and return its ``results.json`` entry.
 
-    The entry: ``notebook`` (stem), ``seed``, ``status`` (``ok`` | ``failed``), ``duration_s``,
+    The entry: ``notebook`` (stem), ``seed``, ``status`` (``ok`` | ``skipped`` | ``failed``),
+    ``reason`` (why a skipped notebook did not run; ``None`` otherwise), ``duration_s``,
     ``metrics`` (the validated ``metrics.json`` document or ``None``), ``error`` (``None`` or
     ``{"cell", "ename", "evalue", ...}``), ``executed_notebook`` and ``kernel_log`` (paths relative
     to ``out_dir``).
@@ -286,7 +314,7 @@ def execute_run(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from hybridvid_lib.evaluation import load_metrics
+    from hybridvid_lib.evaluation import is_skipped, load_metrics
 
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = run_dir / METRICS_NAME
@@ -331,10 +359,17 @@ def execute_run(
                 error = _error(None, "MetricsMismatch",
                                f"{METRICS_NAME} says profile {metrics['profile']!r} seed {metrics['seed']}, "
                                f"but the run used profile {profile!r} seed {seed}")
+    status, reason = STATUS_FAILED, None
+    if error is None:
+        # A skipped document passed the same checks (schema, seed, profile) as a finished one.
+        skipped = is_skipped(metrics)
+        status = STATUS_SKIPPED if skipped else STATUS_OK
+        reason = one_line(metrics["reason"]) if skipped else None
     return {
         "notebook": notebook.stem,
         "seed": int(seed),
-        "status": "ok" if error is None else "failed",
+        "status": status,
+        "reason": reason,
         "duration_s": round(duration, 3),
         "metrics": metrics,
         "error": error,
@@ -356,6 +391,183 @@ def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+@dataclass
+class CoursePlan:
+    """What a course run executes and where: made fresh, or read back from a recorded ``results.json``."""
+
+    out_dir: Path
+    results: dict[str, Any]  # the results.json document, updated as runs finish
+    pairs: list[tuple[Path, int]]  # every (notebook, seed) of the course, in course order
+    done: set[RunKey]  # (notebook stem, seed) pairs already finished: a resume keeps them
+
+    @property
+    def pending(self) -> list[tuple[Path, int]]:
+        """The pairs still to execute, in course order."""
+        return [(nb, seed) for nb, seed in self.pairs if (nb.stem, seed) not in self.done]
+
+
+def _checked_kernel(kernel_name: str, say: Callable[[str], None]) -> str:
+    """The kernel's interpreter, with a warning when it is not this environment's (CourseError if absent)."""
+    kernel_executable = kernel_python(kernel_name)
+    if os.path.abspath(kernel_executable) != os.path.abspath(sys.executable):
+        say(f"warning: kernel {kernel_name!r} runs {kernel_executable}, not this environment's "
+            f"{sys.executable}; the notebooks may not find hybridvid_lib.")
+    return kernel_executable
+
+
+def new_plan(
+    notebooks_dir: Path | None,
+    *,
+    profile: str | None,
+    only: Sequence[str] | None,
+    out: Path | None,
+    parameters: dict | None,
+    seeds: Sequence[int] | None,
+    kernel_name: str,
+    runs_root: Path,
+    detect_gpu: bool,
+    say: Callable[[str], None],
+) -> CoursePlan:
+    """A fresh course run: every chosen notebook x seed, into ``out`` or a new ``runs/<timestamp>``.
+
+    Everything the caller may have mistyped is checked before the output folder is made.
+    """
+    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    notebooks = select_notebooks(find_notebooks(folder), only)
+    user = user_parameters(parameters)
+    kernel_executable = _checked_kernel(kernel_name, say)
+    profile_name, gpus = resolve_profile(profile, detect_gpu=detect_gpu)
+    seed_list = parse_seeds(seeds) or list(resolve_settings(profile_name).seeds)
+
+    out_dir = (Path(out) if out is not None else new_run_dir(runs_root)).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pairs = [(nb, seed) for nb in notebooks for seed in seed_list]
+    results: dict[str, Any] = {
+        "profile": profile_name,
+        "seeds": seed_list,
+        "started": now_iso(),
+        "finished": None,
+        "notebooks_dir": str(folder.absolute()),
+        "notebooks": [nb.stem for nb in notebooks],
+        "parameters": user,
+        "planned_runs": len(pairs),
+        "machine": machine_info(gpus, kernel_name, kernel_executable),
+        "runs": [],
+    }
+    say(f"course: {len(notebooks)} notebook(s) x {len(seed_list)} seed(s) = {len(pairs)} run(s), "
+        f"profile {profile_name}, output {out_dir}")
+    return CoursePlan(out_dir=out_dir, results=results, pairs=pairs, done=set())
+
+
+def _recorded_notebooks_dir(recorded: Mapping[str, Any]) -> Path:
+    """The notebooks folder the record names, or the checkout's when that folder has gone (a moved checkout)."""
+    named = recorded.get("notebooks_dir")
+    if named and Path(named).is_dir():
+        return Path(named)
+    return default_notebooks_dir()
+
+
+def resume_plan(
+    notebooks_dir: Path | None,
+    *,
+    profile: str | None,
+    only: Sequence[str] | None,
+    out: Path | None,
+    parameters: dict | None,
+    seeds: Sequence[int] | None,
+    kernel_name: str,
+    runs_root: Path,
+    say: Callable[[str], None],
+) -> CoursePlan:
+    """The recorded course run in ``out`` (default: ``runs/latest``), to finish its missing or failed runs.
+
+    Raises:
+        CourseError: no ``results.json`` there, or a profile, notebook list, seeds or parameters other
+            than the recorded ones were asked for (see :mod:`hybridvid_lib.course.resume`).
+    """
+    out_dir = (Path(out) if out is not None else latest_run_dir(runs_root)).absolute()
+    recorded = load_recorded(out_dir)
+    profile_name = check_same_profile(recorded, profile or os.environ.get(PROFILE_ENV) or None, out_dir)
+    resolve_settings(profile_name)  # a record naming a profile this kit no longer has fails here
+    folder = Path(notebooks_dir) if notebooks_dir is not None else _recorded_notebooks_dir(recorded)
+    available = find_notebooks(folder)
+    notebooks = select_notebooks(available, recorded["notebooks"])  # a recorded notebook that is gone fails here
+    asked = [nb.stem for nb in select_notebooks(available, only)] if only else None
+    check_same_plan(recorded, notebooks=asked, seeds=parse_seeds(seeds),
+                    parameters=user_parameters(parameters), out_dir=out_dir)
+    _checked_kernel(kernel_name, say)
+
+    pairs = [(nb, int(seed)) for nb in notebooks for seed in recorded["seeds"]]
+    results = dict(recorded)
+    results.pop("interrupted", None)  # this call picks up from there
+    results.setdefault("parameters", {})
+    results.update(finished=None, planned_runs=len(pairs), resumed=[*recorded.get("resumed", []), now_iso()])
+    plan = CoursePlan(out_dir=out_dir, results=results, pairs=pairs, done=finished_runs(recorded["runs"]))
+    say(f"course: resuming {out_dir} (profile {profile_name}): {len(pairs) - len(plan.pending)} of "
+        f"{len(pairs)} run(s) finished earlier are kept, {len(plan.pending)} to run")
+    return plan
+
+
+def count_line(runs: Sequence[Mapping[str, Any]], planned: int) -> str:
+    """``3 of 4 run(s) ok`` (``, 1 skipped`` when some were), the course's one-line outcome."""
+    ok = sum(run["status"] == STATUS_OK for run in runs)
+    skipped = sum(run["status"] == STATUS_SKIPPED for run in runs)
+    return f"{ok} of {planned} run(s) ok" + (f", {skipped} skipped" if skipped else "")
+
+
+def _finished_line(tag: str, entry: Mapping[str, Any]) -> str:
+    took = f"{entry['duration_s']:.1f} s"
+    if entry["status"] == STATUS_OK:
+        return f"{tag} ok {took}"
+    if entry["status"] == STATUS_SKIPPED:
+        return f"{tag} skipped {took}: {entry['reason']}"
+    return f"{tag} FAILED {took}: {describe_error(entry['error'])}"
+
+
+def execute_plan(
+    plan: CoursePlan,
+    *,
+    parameters: Mapping[str, Any],
+    kernel_name: str,
+    timeout: int | None,
+    say: Callable[[str], None],
+) -> list[RunKey]:
+    """Execute ``plan.pending``, rewriting ``results.json`` after every run; return the pairs executed.
+
+    ``results.json`` is replaced atomically after each run, so a kill at any moment leaves every run
+    finished so far on disk for ``--resume``. A run executed again replaces its earlier (failed) entry;
+    the runs stay in course order. On Ctrl-C the report is written and ``KeyboardInterrupt`` re-raised.
+    """
+    results, out_dir = plan.results, plan.out_dir
+    order = [(nb.stem, seed) for nb, seed in plan.pairs]
+    entries = {(str(run["notebook"]), int(run["seed"])): run for run in results["runs"]}
+    results["runs"] = [entries[key] for key in order if key in entries]
+    write_results(results, out_dir)
+    pending = plan.pending
+    executed: list[RunKey] = []
+    for number, (notebook, seed) in enumerate(pending, start=1):
+        tag = f"[{number}/{len(pending)}] {notebook.stem} seed {seed}"
+        say(f"{tag} ...")
+        try:
+            entry = execute_run(notebook, seed, out_dir / notebook.stem / f"seed{seed}", out_dir,
+                                profile=results["profile"], parameters=parameters, kernel_name=kernel_name,
+                                timeout=timeout)
+        except KeyboardInterrupt:
+            results["finished"] = now_iso()
+            results["interrupted"] = {"notebook": notebook.stem, "seed": int(seed)}
+            write_results(results, out_dir)
+            write_report(results, out_dir)
+            say(f"{tag} interrupted; results.json and report.md keep the runs finished so far; "
+                f"`hybridvid course run --resume {out_dir}` continues")
+            raise
+        entries[(notebook.stem, int(seed))] = entry
+        results["runs"] = [entries[key] for key in order if key in entries]
+        write_results(results, out_dir)
+        executed.append((notebook.stem, int(seed)))
+        say(_finished_line(tag, entry))
+    return executed
+
+
 def run_course(
     notebooks_dir: Path | None = None,
     *,
@@ -369,15 +581,17 @@ def run_course(
     runs_dir: Path | None = None,
     detect_gpu: bool = True,
     progress: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> CourseResult:
     """Run every chosen notebook once per seed with papermill; write ``results.json`` and ``report.md``.
 
     Args:
-        notebooks_dir: folder of ``NN_*.ipynb`` notebooks (default: the checkout's ``notebooks/``).
+        notebooks_dir: folder of ``NN_*.ipynb`` notebooks (default: the checkout's ``notebooks/``;
+            on resume, the folder the record names).
         profile: ``smoke`` | ``cpu`` | ``gpu``; default ``$HYBRIDVID_PROFILE``, else ``gpu`` when
-            TensorFlow sees a GPU, else ``cpu``.
+            TensorFlow sees a GPU, else ``cpu`` (on resume: the recorded one).
         only: chapter numbers (``["00", "01"]``) or stems to run; ``None`` runs them all.
-        out: output folder; default ``runs_dir/<YYYYmmdd-HHMMSS>``.
+        out: output folder; default ``runs_dir/<YYYYmmdd-HHMMSS>`` (on resume: ``runs_dir/latest``).
         parameters: extra notebook parameters for every run (``PROFILE``, ``SEED`` and
             ``OUTPUT_DIR`` are set by the runner and refused here).
         seeds: seeds to run each notebook with; default the profile's ``settings.seeds``.
@@ -386,73 +600,34 @@ def run_course(
         runs_dir: where ``latest`` (and default output folders) live; default ``<checkout>/runs``.
         detect_gpu: ask TensorFlow for GPUs for the report even when the profile is given.
         progress: called with one line per run start and finish; default prints to stderr.
+        resume: continue the course run recorded in ``out``: keep its ok and skipped runs, execute
+            the missing and failed ones. ``profile``, ``only``, ``seeds`` and ``parameters`` may be
+            left out (the recorded ones are used); given, they must equal the recorded ones.
 
     Returns:
-        A :class:`CourseResult`; ``exit_code`` is 1 when any run failed.
+        A :class:`CourseResult`; ``exit_code`` is 1 when any run failed (skipped runs do not count).
 
     Raises:
-        CourseError / SettingsError: unknown notebook number, profile, kernel, seed or parameter
-            (before anything runs). ``KeyboardInterrupt`` is re-raised after ``results.json`` and
-            ``report.md`` record what finished.
+        CourseError / SettingsError: unknown notebook number, profile, kernel, seed or parameter, or
+            nothing to resume (before anything runs). ``KeyboardInterrupt`` is re-raised after
+            ``results.json`` and ``report.md`` record what finished.
     """
     say = progress or _stderr_line
-    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
-    notebooks = select_notebooks(find_notebooks(folder), only)
-    user = user_parameters(parameters)
-    kernel_executable = kernel_python(kernel_name)
-    if os.path.abspath(kernel_executable) != os.path.abspath(sys.executable):
-        say(f"warning: kernel {kernel_name!r} runs {kernel_executable}, not this environment's "
-            f"{sys.executable}; the notebooks may not find hybridvid_lib.")
-    profile_name, gpus = resolve_profile(profile, detect_gpu=detect_gpu)
-    seed_list = parse_seeds(seeds) or list(resolve_settings(profile_name).seeds)
-
     runs_root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-    out_dir = (Path(out) if out is not None else new_run_dir(runs_root)).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    latest = point_latest(runs_root, out_dir)
+    common = dict(profile=profile, only=only, out=out, parameters=parameters, seeds=seeds,
+                  kernel_name=kernel_name, runs_root=runs_root, say=say)
+    if resume:
+        plan = resume_plan(notebooks_dir, **common)
+    else:
+        plan = new_plan(notebooks_dir, detect_gpu=detect_gpu, **common)
+    latest = point_latest(runs_root, plan.out_dir)
+    executed = execute_plan(plan, parameters=plan.results["parameters"], kernel_name=kernel_name,
+                            timeout=timeout, say=say)
 
-    plan = [(nb, seed) for nb in notebooks for seed in seed_list]
-    results: dict[str, Any] = {
-        "profile": profile_name,
-        "seeds": seed_list,
-        "started": now_iso(),
-        "finished": None,
-        "notebooks_dir": str(folder.absolute()),
-        "notebooks": [nb.stem for nb in notebooks],
-        "parameters": user,
-        "planned_runs": len(plan),
-        "machine": machine_info(gpus, kernel_name, kernel_executable),
-        "runs": [],
-    }
-    results_path = write_results(results, out_dir)
-    say(f"course: {len(notebooks)} notebook(s) x {len(seed_list)} seed(s) = {len(plan)} run(s), "
-        f"profile {profile_name}, output {out_dir}")
-
-    for number, (notebook, seed) in enumerate(plan, start=1):
-        tag = f"[{number}/{len(plan)}] {notebook.stem} seed {seed}"
-        say(f"{tag} ...")
-        try:
-            entry = execute_run(notebook, seed, out_dir / notebook.stem / f"seed{seed}", out_dir,
-                                profile=profile_name, parameters=user, kernel_name=kernel_name,
-                                timeout=timeout)
-        except KeyboardInterrupt:
-            results["finished"] = now_iso()
-            results["interrupted"] = {"notebook": notebook.stem, "seed": int(seed)}
-            write_results(results, out_dir)
-            write_report(results, out_dir)
-            say(f"{tag} interrupted; results.json and report.md keep the {len(results['runs'])} finished run(s)")
-            raise
-        results["runs"].append(entry)
-        write_results(results, out_dir)
-        if entry["status"] == "ok":
-            say(f"{tag} ok {entry['duration_s']:.1f} s")
-        else:
-            say(f"{tag} FAILED {entry['duration_s']:.1f} s: {describe_error(entry['error'])}")
-
+    results = plan.results
     results["finished"] = now_iso()
-    results_path = write_results(results, out_dir)
-    report_path = write_report(results, out_dir)
-    failed = sum(run["status"] != "ok" for run in results["runs"])
-    say(f"course: {len(plan) - failed} of {len(plan)} run(s) ok; report {report_path}")
-    return CourseResult(out_dir=out_dir, results=results, results_path=results_path,
-                        report_path=report_path, latest=latest)
+    results_path = write_results(results, plan.out_dir)
+    report_path = write_report(results, plan.out_dir)
+    say(f"course: {count_line(results['runs'], len(plan.pairs))}; report {report_path}")
+    return CourseResult(out_dir=plan.out_dir, results=results, results_path=results_path,
+                        report_path=report_path, latest=latest, executed=tuple(executed))

@@ -128,3 +128,36 @@ def test_results_json_round_trips_and_refuses_nan(results, tmp_path):
 def test_durations_read_like_a_clock():
     seconds = (0.04, 42.25, 73.4, 245, 3720)
     assert [format_duration(s) for s in seconds] == ["0.0 s", "42.2 s", "1 min 13 s", "4 min 05 s", "1 h 02 min"]
+
+
+def test_skipped_runs_get_their_own_section_and_no_leaderboard_row(results, tmp_path):
+    skipped_doc = {"notebook": "06_kinetics", "profile": "cpu", "seed": 0, "results": [],
+                   "status": "skipped", "reason": "No checkpoint given."}
+    skipped = run("06_kinetics", 0, status="skipped", duration=1.5, doc=skipped_doc)
+    skipped["reason"] = "No checkpoint given; set `CHECKPOINT`."
+    results["runs"].append(skipped)
+    results["planned_runs"] = 9
+    rows_before = leaderboard_rows(results["runs"][:-1])
+    assert leaderboard_rows(results["runs"]) == rows_before
+    text = write_report(results, tmp_path).read_text()
+    assert "| runs | 6 ok, 1 skipped, 2 failed, of 9 planned |" in text
+    section = text.split("## Skipped")[1].split("## Failures")[0]
+    assert ("- `06_kinetics` seed 0: No checkpoint given; set 'CHECKPOINT'. (executed notebook "
+            "[06_kinetics/seed0/06_kinetics.ipynb](06_kinetics/seed0/06_kinetics.ipynb))") in section
+    assert "06_kinetics" not in text.split("## Failures")[1].split("## Timing")[0]
+    assert "| 06_kinetics | 0 | skipped | 1.5 s |" in text
+
+
+def test_report_without_skipped_runs_has_no_skipped_section(results, tmp_path):
+    text = write_report(results, tmp_path).read_text()
+    assert "## Skipped" not in text and "| runs | 6 ok, 2 failed, of 8 planned |" in text
+
+
+def test_a_resumed_run_says_when_and_that_its_wall_time_holds_the_pause(results, tmp_path):
+    results["resumed"] = ["2025-03-02T09:00:00+00:00"]
+    results["finished"] = "2025-03-02T09:10:00+00:00"
+    text = write_report(results, tmp_path).read_text()
+    assert "| resumed | 2025-03-02T09:00:00+00:00 |" in text
+    assert "Wall time from the first start to the last finish: 23 h 10 min (resumed 1 time(s), pauses included)." \
+        in text
+    assert "Wall time from start to finish" not in text

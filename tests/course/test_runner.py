@@ -1,4 +1,4 @@
-"""The course runner executes real notebooks with papermill (7 tiny executions in this file).
+"""The course runner executes real notebooks with papermill (9 tiny executions in this file).
 
 The notebooks are written here with nbformat: a ``parameters`` cell (PROFILE, SEED, OUTPUT_DIR,
 ECHO defaults), then cells that write a ``metrics.json`` from SEED, raise in the 3rd cell, write
@@ -352,3 +352,102 @@ def test_seeds_parse_from_text_or_numbers():
         parse_seeds("0,one")
     with pytest.raises(CourseError, match="at least one seed"):
         parse_seeds(" , ")
+
+
+# --------------------------------------------------------------------------- skipped runs
+# Skips itself, the way a chapter does when an optional input is absent, with the library's helper.
+SKIP_WITHOUT_CHECKPOINT = """\
+from pathlib import Path
+from hybridvid_lib.evaluation import skipped_document, write_metrics
+if CHECKPOINT is None:
+    write_metrics(Path(OUTPUT_DIR) / "metrics.json", skipped_document(
+        "04_skip", PROFILE, SEED, "No Kinetics checkpoint given; set CHECKPOINT to run this part."))
+"""
+
+
+@pytest.fixture(scope="module")
+def skipping_run(tmp_path_factory):
+    """00_good and 04_skip (no CHECKPOINT), seed 0: one ok run and one skipped run, executed for real."""
+    base = tmp_path_factory.mktemp("skip")
+    folder = base / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "00_good.ipynb", [WRITE_METRICS])
+    write_notebook(folder / "04_skip.ipynb", [SKIP_WITHOUT_CHECKPOINT],
+                   parameters=PARAMETERS + "\nCHECKPOINT = None")
+    lines: list[str] = []
+    result = run_course(folder, profile="smoke", seeds=[0], out=base / "out", runs_dir=base / "runs",
+                        detect_gpu=False, progress=lines.append)
+    return result, lines
+
+
+def test_a_notebook_that_skips_itself_is_recorded_as_skipped_with_its_reason(skipping_run):
+    result, lines = skipping_run
+    doc = json.loads(result.results_path.read_text())
+    assert [(r["notebook"], r["status"]) for r in doc["runs"]] == [("00_good", "ok"), ("04_skip", "skipped")]
+    good, skipped = doc["runs"]
+    assert skipped["reason"] == "No Kinetics checkpoint given; set CHECKPOINT to run this part."
+    assert skipped["error"] is None and skipped["metrics"]["results"] == []
+    assert good["reason"] is None
+    assert result.exit_code == 0 and result.failed == [] and result.skipped == [skipped]
+    assert any(line.startswith("[2/2] 04_skip seed 0 skipped") and "No Kinetics checkpoint" in line
+               for line in lines)
+    assert lines[-1].startswith("course: 1 of 2 run(s) ok, 1 skipped; report")
+
+
+def test_the_report_lists_skipped_runs_apart_from_the_leaderboard(skipping_run):
+    result, _ = skipping_run
+    report = result.report_path.read_text()
+    leaderboard = report.split("## Leaderboard")[1].split("## Runs")[0]
+    assert "04_skip" not in leaderboard and "| 00_good | tiny_b |" in leaderboard
+    skipped = report.split("## Skipped")[1].split("## Failures")[0]
+    assert ("- `04_skip` seed 0: No Kinetics checkpoint given; set CHECKPOINT to run this part. "
+            "(executed notebook [04_skip/seed0/04_skip.ipynb](04_skip/seed0/04_skip.ipynb))") in skipped
+    assert "| runs | 1 ok, 1 skipped, 0 failed, of 2 planned |" in report
+    assert "| 04_skip | 0 | skipped |" in report
+    assert "None: every run finished" in report.split("## Failures")[1]
+
+
+def test_a_skip_is_honoured_only_from_a_notebook_that_finished_with_a_valid_document(course_dir, tmp_path,
+                                                                                     monkeypatch):
+    import papermill
+
+    def behaviour(call, parameters):
+        if call == 1:
+            _write_doc(parameters, results=[], status="skipped", reason="No UCF101 folder.")
+        elif call == 2:
+            _write_doc(parameters, results=[], status="skipped")  # no reason: not a valid document
+        elif call == 3:
+            _write_doc(parameters, results=[], status="skipped", reason="x", seed=99)
+        else:
+            _write_doc(parameters, results=[], status="skipped", reason="No UCF101 folder.")
+            raise RuntimeError("a later cell still ran and broke")
+
+    execute, calls = _fake_execute(behaviour)
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    result = run_course(course_dir, profile="smoke", only=["00"], seeds="0,1,2,3", out=tmp_path / "out",
+                        runs_dir=tmp_path / "runs", detect_gpu=False, progress=lambda line: None)
+    assert [r["status"] for r in result.runs] == ["skipped", "failed", "failed", "failed"]
+    assert [r["error"]["ename"] for r in result.failed] == ["InvalidMetrics", "MetricsMismatch", "RuntimeError"]
+    assert result.runs[0]["reason"] == "No UCF101 folder." and result.failed[0]["reason"] is None
+    assert result.exit_code == 1
+
+
+def test_cli_exits_0_when_runs_are_ok_or_skipped_and_names_the_skipped(course_dir, tmp_path, monkeypatch, capsys):
+    import papermill
+
+    def behaviour(call, parameters):
+        if call == 1:
+            _write_doc(parameters)
+        else:
+            _write_doc(parameters, results=[], status="skipped", reason="No checkpoint given.")
+
+    execute, _ = _fake_execute(behaviour)
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    args = argparse.Namespace(profile="smoke", only="00", out=tmp_path / "out", seeds="0,1", parameter=[])
+    monkeypatch.setattr(runner, "default_notebooks_dir", lambda: course_dir)
+    monkeypatch.setattr(runner, "default_runs_dir", lambda: tmp_path / "runs")
+    monkeypatch.setattr(runner, "gpu_names", lambda: [])  # the CLI asks for GPUs; TensorFlow is slow to import
+    assert course_run_command(args) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 run(s) ok, 1 skipped (profile smoke)" in out
+    assert "skipped: 00_good seed 1: No checkpoint given." in out and "failed:" not in out
