@@ -10,7 +10,7 @@
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
                     [--option KEY=VALUE ...] [--val [FRACTION]] --out RUN
     hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2] [--resume [DIR]]
-    hybridvid course render [--only 00,01]
+    hybridvid course render [--only 00,01] [--profile cpu] [--seed 0] [--from RUN_DIR]
     hybridvid exercises sync|check
 
 User mistakes (a path that does not exist, a folder with no dataset, an unknown name)
@@ -190,8 +190,9 @@ def cmd_course_render(args: argparse.Namespace) -> int:
 
     folder = (project_root() or Path.cwd()) / "notebooks"
     notebooks = select_notebooks(find_notebooks(folder), parse_only(args.only))
-    for path in render_notebooks(notebooks):
-        print(f"rendered {path.name}")
+    source = Path(args.from_run) if args.from_run else None
+    for path in render_notebooks(notebooks, profile=args.profile, seed=args.seed, from_run=source):
+        print(f"rendered {path.name} ({args.profile} profile, seed {args.seed})")
     return 0
 
 
@@ -293,8 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--root", type=Path, default=None, help="project folder holding exercises/")
         p.set_defaults(func=cmd_exercises)
 
-    p = csub.add_parser("render", help="store the outputs of cells tagged nbval-check-output (smoke profile)")
+    p = csub.add_parser("render", help="store the outputs of one run (cpu profile, seed 0) in the notebooks, "
+                                       "cleaned of paths, timings and stderr")
     p.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
+    p.add_argument("--profile", default="cpu", choices=tuple(PROFILES), help="the run's profile (default cpu)")
+    p.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    p.add_argument("--from", dest="from_run", default=None, metavar="RUN_DIR",
+                   help="take the executed notebooks of a course run (e.g. runs/latest) instead of running them")
     p.set_defaults(func=cmd_course_render)
 
     bench = sub.add_parser("bench", help="benchmarks (figures, not tests)")

@@ -288,7 +288,8 @@ def pair_confusion(
 
     Returns:
         One dict per pair: ``a``, ``b``; ``num_samples`` (test samples of ``a`` or ``b``);
-        ``num_predicted_in_pair`` (of those, predicted as ``a`` or ``b``); ``within_pair_accuracy``
+        ``num_predicted_in_pair`` (of those, predicted as ``a`` or ``b``); ``within_pair_correct`` (of
+        those, given the right class); ``within_pair_accuracy``
         (of those, the fraction given the right one of the two: about 0.5 for a model blind to the
         difference, 1.0 for one that sees it; ``None`` when no sample was predicted in the pair);
         ``accuracy`` (right class among all the pair's samples, ``None`` without samples);
@@ -324,11 +325,85 @@ def pair_confusion(
             "b": pair[1],
             "num_samples": n,
             "num_predicted_in_pair": m,
+            "within_pair_correct": int(correct.sum()),
             "within_pair_accuracy": float(correct.sum() / m) if m else None,
             "accuracy": float(correct.sum() / n) if n else None,
             "a_as_b": int(np.sum((truth == a) & (pred == b))),
             "b_as_a": int(np.sum((truth == b) & (pred == a))),
         })
+    return rows
+
+
+def pair_order(class_names: Sequence[str], pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """Class names with the two classes of each pair side by side (pairs first, in order), then the rest.
+
+    For :func:`~hybridvid_lib.viz.plot_confusion_matrix` (``order=``): an order-blind model's
+    confusions then form visible 2 x 2 blocks on the diagonal.
+    """
+    names = [str(n) for n in class_names]
+    ordered = [n for pair in pairs for n in pair if n in names]
+    if len(set(ordered)) != len(ordered):
+        raise ValueError(f"A class appears in two pairs: {list(pairs)!r}.")
+    return ordered + [n for n in names if n not in ordered]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (95% for ``z = 1.96``).
+
+    Better than ``p +- z * sqrt(p (1 - p) / n)`` for the small counts of a test set: it stays
+    inside [0, 1] and is not zero-width at 0 or n successes (Wilson 1927; Brown, Cai & DasGupta 2001).
+
+    Raises:
+        ValueError: ``n`` below 1, or ``successes`` outside ``0..n``.
+    """
+    successes, n = int(successes), int(n)
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval needs 0 <= successes <= n and n >= 1; got {successes} of {n}.")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def rate_with_interval(successes: int, n: int) -> str:
+    """``"0.92 [0.85, 0.96], 92 of 100"``: a proportion with its 95% Wilson interval and its denominator.
+
+    ``n = 0`` gives ``"n/a, 0 of 0"``: no sample, no rate.
+    """
+    if int(n) == 0 and int(successes) == 0:
+        return "n/a, 0 of 0"
+    low, high = wilson_interval(successes, n)
+    return f"{successes / n:.2f} [{low:.2f}, {high:.2f}], {successes} of {n}"
+
+
+def reversal_swaps(y_true: Any, pred_forward: Any, pred_reversed: Any, class_names: Sequence[str],
+                   pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """What reversing the clips in time does to the predictions, per time-reverse pair ``(a, b)``.
+
+    Args:
+        y_true: ``(N,)`` true class indices.
+        pred_forward, pred_reversed: ``(N,)`` predicted indices (or ``(N, C)`` scores) for the clips
+            as recorded and played backwards.
+        class_names, pairs: names, and the pairs whose classes are each other's reverse.
+
+    Returns:
+        Per pair: ``a``, ``b``, ``num_samples`` (test clips of a or b), ``unchanged`` (clips whose
+        prediction did not change) and ``swapped`` (clips predicted as the one of the pair when
+        played forward and as the other when reversed: what a model of time does).
+    """
+    names = [str(n) for n in class_names]
+    truth = np.asarray(y_true).astype(np.int64).reshape(-1)
+    forward, backward = (predicted_labels(np.asarray(p)) if np.asarray(p).ndim == 2
+                         else np.asarray(p).astype(np.int64).reshape(-1) for p in (pred_forward, pred_reversed))
+    rows = []
+    for a, b in pairs:
+        ia, ib = names.index(a), names.index(b)
+        mine = (truth == ia) | (truth == ib)
+        swapped = ((forward == ia) & (backward == ib)) | ((forward == ib) & (backward == ia))
+        rows.append({"a": a, "b": b, "num_samples": int(mine.sum()),
+                     "unchanged": int(np.sum(mine & (forward == backward))),
+                     "swapped": int(np.sum(mine & swapped))})
     return rows
 
 

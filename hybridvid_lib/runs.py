@@ -69,6 +69,7 @@ def train_and_evaluate(
     clips_per_video: int = 1,
     pipeline_options: dict[str, Any] | None = None,
     fit_options: dict[str, Any] | None = None,
+    model: Any = None,
     **extras: Any,
 ) -> RunResult:
     """Train model ``name`` on ``ds`` (resumably), evaluate it on the test split, describe the run.
@@ -88,6 +89,9 @@ def train_and_evaluate(
         pipeline_options: more :func:`~hybridvid_lib.data.pipeline.build_pipeline` options
             (``flow_cache``, ``flow_stack``, ``joint_noise`` ...), for every split.
         fit_options: more :func:`~hybridvid_lib.training.train_model` options (``loss``, ``callbacks`` ...).
+        model: a model built by hand (a notebook that shows how); ``name`` must then be a registered
+            model with the same inputs, and the result is reported under ``name``. ``None``: built
+            from the registry with ``options``.
         **extras: more fields for the result entry.
 
     Returns:
@@ -112,7 +116,8 @@ def train_and_evaluate(
     pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)
 
     set_seed(seed)
-    model = build_model(name, settings, ds.num_classes, **options)
+    if model is None:
+        model = build_model(name, settings, ds.num_classes, **options)
     run_dir = Path(run_dir)
     val = pipelines.get("val")
     history = train_model(model, pipelines["train"].dataset, val_ds=val.dataset if val else None,

@@ -144,7 +144,7 @@ def test_pair_confusion_on_a_designed_case():
     y_pred = [0, 0, 1, 1, 1, 1, 0, 2, 2, 2]
     (row,) = pair_confusion(y_true, y_pred, names, [("SitDown", "StandUp")])
     assert row == {
-        "a": "SitDown", "b": "StandUp", "num_samples": 8, "num_predicted_in_pair": 7,
+        "a": "SitDown", "b": "StandUp", "num_samples": 8, "num_predicted_in_pair": 7, "within_pair_correct": 4,
         "within_pair_accuracy": pytest.approx(4 / 7), "accuracy": 0.5, "a_as_b": 2, "b_as_a": 1,
     }
     # Scores work as predictions too (arg-max).
@@ -350,3 +350,61 @@ def test_status_ok_is_the_default_and_may_be_written():
     doc = good_metrics()
     assert "status" not in doc
     validate_metrics({**doc, "status": "ok"})
+
+
+# --------------------------------------------------------------------------- intervals, pairs, reversed clips
+def test_wilson_interval_matches_the_published_formula_and_stays_inside_0_1():
+    from hybridvid_lib.evaluation import rate_with_interval, wilson_interval
+
+    # The roots of the quadratic |p - pi| = z sqrt(pi (1 - pi) / n) for 81 of 263, solved independently.
+    low, high = wilson_interval(81, 263)
+    assert low == pytest.approx(0.2553, abs=1e-4) and high == pytest.approx(0.3662, abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(10, 10)[0] < 1.0  # not zero-width at n of n
+    wide, narrow = wilson_interval(9, 10), wilson_interval(900, 1000)
+    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])  # more clips, a tighter claim
+    assert rate_with_interval(92, 100) == "0.92 [0.85, 0.96], 92 of 100"
+    assert rate_with_interval(0, 0) == "n/a, 0 of 0"
+    with pytest.raises(ValueError, match="0 <= successes <= n"):
+        wilson_interval(11, 10)
+
+
+def test_pair_order_puts_each_pair_side_by_side_then_the_rest():
+    from hybridvid_lib.evaluation import pair_order
+
+    names = ["Wave", "StandUp", "GetUp", "SitDown", "LieDown", "Jump"]
+    assert pair_order(names, [("SitDown", "StandUp"), ("LieDown", "GetUp")]) == [
+        "SitDown", "StandUp", "LieDown", "GetUp", "Wave", "Jump"]
+    with pytest.raises(ValueError, match="two pairs"):
+        pair_order(names, [("SitDown", "StandUp"), ("StandUp", "GetUp")])
+
+
+def test_reversal_swaps_counts_swaps_and_unchanged_predictions_per_pair():
+    from hybridvid_lib.evaluation import reversal_swaps
+
+    names = ["sit", "stand", "wave"]
+    y_true = np.array([0, 0, 1, 1, 2])
+    forward = np.array([0, 0, 1, 0, 2])
+    backward = np.array([1, 0, 0, 0, 2])   # clips 0 and 2 swap, clips 1 and 3 do not change
+    (row,) = reversal_swaps(y_true, forward, backward, names, [("sit", "stand")])
+    assert row == {"a": "sit", "b": "stand", "num_samples": 4, "unchanged": 2, "swapped": 2}
+    scores = np.eye(3)[backward]  # scores work as well as indices
+    assert reversal_swaps(y_true, np.eye(3)[forward], scores, names, [("sit", "stand")]) == [row]
+
+
+def test_pair_confusion_counts_the_right_answers_within_a_pair():
+    rows = pair_confusion(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 2, 2]), ABC, [("a", "b")])
+    assert rows[0]["num_predicted_in_pair"] == 3 and rows[0]["within_pair_correct"] == 2
+    assert rows[0]["within_pair_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_average_per_index_averages_clips_of_one_video_in_order_of_appearance():
+    from hybridvid_lib.evaluation import average_per_index
+
+    index = np.array([5, 5, 2, 2, 9])
+    scores = np.array([[1.0, 0.0], [0.0, 1.0], [0.2, 0.8], [0.4, 0.6], [1.0, 0.0]])
+    labels, mean = average_per_index(index, np.array([1, 1, 0, 0, 1]), scores)
+    assert labels.tolist() == [1, 0, 1]
+    np.testing.assert_allclose(mean, [[0.5, 0.5], [0.3, 0.7], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="different labels"):
+        average_per_index(index, np.array([1, 0, 0, 0, 1]), scores)

@@ -192,7 +192,11 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
               f"| machine | {_cell(_machine_line(results.get('machine')))} |"]
     kernel = (results.get("machine") or {}).get("kernel")
     if kernel:
-        lines.append(f"| kernel | {_cell(kernel.get('name'))} ({_cell(kernel.get('python'))}) |")
+        # The interpreter's file name only: the report holds no absolute path of the machine.
+        interpreter = Path(str(kernel.get("python") or "?")).name
+        where = "" if kernel.get("same_environment") is None else (
+            ", this environment" if kernel["same_environment"] else ", NOT this environment")
+        lines.append(f"| kernel | {_cell(kernel.get('name'))} ({_cell(interpreter)}{where}) |")
     lines += [f"| started | {results.get('started') or '-'} |",
               f"| finished | {results.get('finished') or 'not finished'} |"]
     if results.get("resumed"):

@@ -207,7 +207,8 @@ def machine_info(gpus: list[str] | None, kernel_name: str, kernel_executable: st
         "gpus": gpus,
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
-        "kernel": {"name": kernel_name, "python": kernel_executable},
+        "kernel": {"name": kernel_name, "python": kernel_executable,
+                   "same_environment": os.path.abspath(kernel_executable) == os.path.abspath(sys.executable)},
     }
 
 

@@ -18,6 +18,7 @@ def plot_confusion_matrix(
     class_names: Sequence[str],
     *,
     normalize: bool = True,
+    order: Sequence[str] | None = None,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -28,6 +29,9 @@ def plot_confusion_matrix(
         class_names: ``C`` names.
         normalize: colour and annotate each row as fractions of that class's samples (a class
             without samples keeps a zero row); ``False`` shows the raw counts.
+        order: the class names in the order to show them (every name once), e.g.
+            :func:`~hybridvid_lib.evaluation.pair_order` so that the two classes of each pair sit
+            side by side and their confusions form 2 x 2 blocks on the diagonal.
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -37,6 +41,12 @@ def plot_confusion_matrix(
         raise ValueError(
             f"cm must be a square (C, C) matrix with C = {len(names)} class names; got shape {counts.shape}."
         )
+    if order is not None:
+        order = [str(n) for n in order]
+        if sorted(order) != sorted(names):
+            raise ValueError(f"order must list every class name once; got {order!r} for {names!r}.")
+        positions = [names.index(n) for n in order]
+        counts, names = counts[np.ix_(positions, positions)], order
     if counts.dtype.kind not in "iuf" or np.any(counts < 0):
         raise ValueError("cm must hold counts (numbers >= 0).")
     num = len(names)

@@ -161,3 +161,12 @@ def test_a_resumed_run_says_when_and_that_its_wall_time_holds_the_pause(results,
     assert "Wall time from the first start to the last finish: 23 h 10 min (resumed 1 time(s), pauses included)." \
         in text
     assert "Wall time from start to finish" not in text
+
+
+def test_the_report_names_the_kernel_without_an_absolute_path(results, tmp_path):
+    import re
+
+    results["machine"]["kernel"]["same_environment"] = True
+    text = write_report(results, tmp_path).read_text()
+    assert "| kernel | python3 (python, this environment) |" in text
+    assert not re.search(r"(?<![\w.:/])/(?:[\w.-]+/){1,}[\w.-]+", text.replace("](", "]( "))

@@ -110,6 +110,20 @@ def test_rgb_batches_have_the_documented_shape_dtype_range_and_index(coded_split
     assert sum(len(b[1]) for b in pipe.dataset) == 6  # the last, smaller batch is kept
 
 
+def test_time_reversed_plays_every_clip_backwards_and_keeps_labels_and_index(coded_split):
+    from hybridvid_lib.data.pipeline import time_reversed
+
+    pipe = build_pipeline(coded_split, "train", SETTINGS, training=False)
+    forward = list(pipe.dataset)
+    backward = list(time_reversed(pipe.dataset, inputs=("rgb",)))
+    for (f, y), (b, y_back) in zip(forward, backward):
+        np.testing.assert_array_equal(b["rgb"].numpy(), f["rgb"].numpy()[:, ::-1])
+        assert y_back.numpy().tolist() == y.numpy().tolist()
+        assert b["index"].numpy().tolist() == f["index"].numpy().tolist()
+    with pytest.raises(ValueError, match="inputs must be"):
+        time_reversed(pipe.dataset, inputs=("video",))
+
+
 @pytest.mark.parametrize("strategy", ["uniform", "stride", "segments"])
 def test_eval_clips_follow_the_sampling_rules_and_repeat_every_epoch(coded_split, strategy):
     pipe = build_pipeline(coded_split, "train", SETTINGS, training=False, sampling=strategy)

@@ -130,3 +130,15 @@ def test_leaderboard_bars_and_error_bars():
     assert "0.800 ± 0.020 (n=3)" in [t.get_text() for t in ax.texts]
     with pytest.raises(ValueError, match="needs 'label'"):
         viz.plot_leaderboard([{"mean": 0.5}])
+
+
+def test_confusion_matrix_in_a_given_order_moves_rows_and_columns_together():
+    cm = np.array([[5, 1, 0, 0], [2, 3, 0, 0], [0, 0, 4, 0], [0, 1, 0, 7]])
+    order = [NAMES[3], NAMES[0], NAMES[2], NAMES[1]]
+    fig = viz.plot_confusion_matrix(cm, NAMES, normalize=False, order=order)
+    texts = cell_texts(fig)
+    positions = [NAMES.index(n) for n in order]
+    assert all(texts[i, j] == str(cm[positions[i], positions[j]]) for i in range(4) for j in range(4))
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == order
+    with pytest.raises(ValueError, match="every class name once"):
+        viz.plot_confusion_matrix(cm, NAMES, order=NAMES[:3])

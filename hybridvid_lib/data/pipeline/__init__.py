@@ -47,7 +47,7 @@ only the videos that decoded; that run's warning is the record of the failure.)
 """
 
 from hybridvid_lib.data.pipeline.base import Pipeline, SkippedVideosWarning, skipped_videos
-from hybridvid_lib.data.pipeline.builder import build_pipeline, check_inputs
+from hybridvid_lib.data.pipeline.builder import build_pipeline, check_inputs, time_reversed
 from hybridvid_lib.data.pipeline.sources import MODALITIES
 
 __all__ = [
@@ -57,4 +57,5 @@ __all__ = [
     "build_pipeline",
     "check_inputs",
     "skipped_videos",
+    "time_reversed",
 ]

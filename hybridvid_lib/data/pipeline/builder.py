@@ -322,3 +322,18 @@ def _spec_doc(settings: Settings, sources: dict[str, Source], flow_stack, featur
         parts.append(f'"features": (B, {feature_steps}, {sources["features"].tail[0]}) float32')
     parts.append('"index": (B,) int32')
     return "{" + ", ".join(parts) + "}; labels (B,) int32"
+
+
+def time_reversed(dataset, inputs: Sequence[str] = ("rgb",)):
+    """The same batches with the time axis of ``inputs`` reversed: the clips played backwards.
+
+    For the lesson of chapter 01: an order-blind model gives the same scores, a model of time
+    turns SitDown into StandUp. ``inputs`` are time-aligned modalities with time on axis 1
+    (``(B, T, ...)``: ``rgb``, per-frame ``flow``, ``joints``, ``features``); labels are unchanged.
+    """
+    names = check_inputs(inputs)
+
+    def reverse(features, label):
+        return {k: (tf.reverse(v, axis=[1]) if k in names else v) for k, v in features.items()}, label
+
+    return dataset.map(reverse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

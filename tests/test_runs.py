@@ -1,0 +1,52 @@
+"""train_and_evaluate: one call trains (with the validation split), evaluates and describes a run."""
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.config import resolve_settings
+from hybridvid_lib.data.datasets import load_dataset
+from hybridvid_lib.evaluation import validate_metrics, metrics_document
+from hybridvid_lib.models import build_model
+from hybridvid_lib.runs import TrainingDivergedError, train_and_evaluate
+
+SMOKE = resolve_settings("smoke")
+SMALL = {"filters": [4, 8], "feature_dim": 16, "lstm_units": 8}
+
+
+def test_a_run_trains_on_train_measures_val_and_reports_the_test_split(stickactions_smoke, tmp_path):
+    ds = load_dataset("stickactions", stickactions_smoke).with_validation(0.25, seed=0)
+    run = train_and_evaluate("cnn_lstm", ds, SMOKE, seed=0, run_dir=tmp_path / "run", options=SMALL, verbose=0,
+                             dataset_name="stickactions-smoke", clips_per_video=2, note="extra field")
+    entry = run.entry
+    assert entry["model"] == "cnn_lstm" and entry["dataset"] == "stickactions-smoke" and entry["note"] == "extra field"
+    assert (entry["num_train_videos"], entry["num_val_videos"], entry["num_test_videos"]) == (
+        len(ds.train), len(ds.val), len(ds.test))
+    assert entry["options"] == SMALL and entry["clips_per_video"] == 2 and entry["epochs"] == 1
+    assert set(run.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    # One row per test video although every video gave two clips.
+    assert run.y_prob.shape == (len(ds.test), ds.num_classes) and len(run.y_true) == len(ds.test)
+    assert entry["test_accuracy"] == pytest.approx(float(np.mean(run.y_prob.argmax(1) == run.y_true)))
+    assert (tmp_path / "run" / "model.keras").is_file()
+    validate_metrics(metrics_document("t", "smoke", 0, [entry]))
+
+
+def test_a_hand_built_model_is_trained_and_reported_under_its_name(stickactions_smoke, tmp_path):
+    ds = load_dataset("stickactions", stickactions_smoke)
+    model = build_model("single_frame_cnn", SMOKE, ds.num_classes, filters=(4, 8), feature_dim=16)
+    run = train_and_evaluate("single_frame_cnn", ds, SMOKE, seed=1, run_dir=tmp_path / "run", model=model,
+                             verbose=0)
+    assert run.model is model and run.entry["num_val_videos"] == 0 and "val_loss" not in run.history
+    assert run.entry["params"] == model.count_params()
+
+
+def test_a_diverged_run_is_an_error_not_a_result(stickactions_smoke, tmp_path):
+    import keras
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+
+    def nan_loss(y_true, y_pred):
+        return keras.ops.mean(y_pred) * float("nan")
+
+    with pytest.raises(TrainingDivergedError, match="diverged: the loss became nan in epoch 1"):
+        train_and_evaluate("single_frame_cnn", ds, SMOKE, seed=0, run_dir=tmp_path / "run", verbose=0,
+                           options={"filters": (4, 8), "feature_dim": 16}, fit_options={"loss": nan_loss})
