@@ -185,6 +185,35 @@ def flow_to_hsv_image(flow: np.ndarray, max_magnitude: float | None = None) -> n
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
+def flow_colour_wheel(size: int = 65, background: int = 255) -> np.ndarray:
+    """The legend of :func:`flow_to_hsv_image`: a disc whose every pixel shows the colour of its own offset.
+
+    The pixel at offset ``(dx, dy)`` from the centre gets the colour of a flow ``(dx, dy)``,
+    with the disc's radius at full brightness: so the hue around the rim is the direction
+    (right red, down yellow-green, left cyan, up violet, image axes pointing down as in
+    ``imshow``) and the brightness grows from black at the centre (still) to full at the rim
+    (the ``max_magnitude`` given to :func:`flow_to_hsv_image`).
+
+    Args:
+        size: side of the square image in pixels (at least 3; odd sizes have a centre pixel).
+        background: grey level (0-255) of the corners outside the disc.
+
+    Returns:
+        ``(size, size, 3)`` uint8 RGB.
+    """
+    size = int(size)
+    if size < 3:
+        raise ValueError(f"size must be at least 3 pixels; got {size}.")
+    if not 0 <= int(background) <= 255:
+        raise ValueError(f"background must be a grey level in 0..255; got {background}.")
+    centre = (size - 1) / 2.0
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    field = np.stack([xs - centre, ys - centre], axis=-1) / np.float32(centre)  # rim = 1
+    wheel = flow_to_hsv_image(field, max_magnitude=1.0)
+    wheel[np.hypot(field[..., 0], field[..., 1]) > 1.0] = int(background)
+    return wheel
+
+
 def flow_arrows(flow: np.ndarray, step: int = 8, *, pixels: bool = True
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Arrows on a grid every ``step`` pixels, for ``matplotlib``'s ``quiver``.
@@ -255,5 +284,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FLOW_CLIP_PX", "QUANT_ZERO", "QUANT_SCALE", "FlowEstimator", "check_flow_method",
     "make_flow_estimator", "compute_flow", "quantize_flow", "dequantize_flow", "flow_to_hsv_image",
-    "flow_arrows", "measure_flow_fps", *_CACHE_NAMES,
+    "flow_colour_wheel", "flow_arrows", "measure_flow_fps", *_CACHE_NAMES,
 ]

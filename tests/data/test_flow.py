@@ -16,6 +16,7 @@ from hybridvid_lib.data.flow import (
     default_flow_cache_dir,
     dequantize_flow,
     flow_arrows,
+    flow_colour_wheel,
     flow_to_hsv_image,
     measure_flow_fps,
     quantize_flow,
@@ -131,6 +132,23 @@ def test_hsv_image_colours_direction_and_speed():
     assert image[0, 0].tolist() == [255, 0, 0]  # rightward, fastest: pure red
     half = flow_to_hsv_image(flow, max_magnitude=1.0)
     assert half[0, 0, 0] in (127, 128) and half[0, 0, 1:].max() == 0
+
+
+def test_colour_wheel_shows_each_offset_in_the_colour_of_that_flow():
+    wheel = flow_colour_wheel(41)
+    assert wheel.shape == (41, 41, 3) and wheel.dtype == np.uint8
+    assert wheel[20, 20].tolist() == [0, 0, 0]  # the centre is still: black
+    assert wheel[0, 0].tolist() == [255, 255, 255]  # corners lie outside the disc
+    assert wheel[20, 40].tolist() == [255, 0, 0]  # right rim: rightward at full speed, pure red
+    # Every rim direction has the colour flow_to_hsv_image gives that motion at full brightness.
+    for (row, col), (dx, dy) in {(40, 20): (0.0, 1.0), (20, 0): (-1.0, 0.0), (0, 20): (0.0, -1.0)}.items():
+        expected = flow_to_hsv_image(np.array([[[dx, dy]]], np.float32), max_magnitude=1.0)[0, 0]
+        assert np.abs(wheel[row, col].astype(int) - expected).max() <= 2  # cartToPolar's angle is approximate
+    # Brightness grows with the distance from the centre (speed), half way = half as bright.
+    assert wheel[20, 30].max() in (127, 128) and wheel[20, 25].max() < wheel[20, 30].max()
+    assert flow_colour_wheel(9, background=0)[0, 0].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="at least 3"):
+        flow_colour_wheel(2)
 
 
 def test_hsv_image_accepts_cache_codes_and_checks_shape():

@@ -203,7 +203,9 @@ def test_solution_passes_every_check_and_student_copy_runs_in_smoke_profile(solu
             for c in executed.cells if c.cell_type == "code" and ".check(" in c.source
             for o in c.outputs if o.get("output_type") == "display_data"
         ]
-    assert verdicts["solution"] == ["Correct"] * 3
+    checks = sum(1 for c in nbformat.read(solution, as_version=4).cells if c.cell_type == "code" and ".check(" in c.source)
+    assert checks >= 3  # every chapter has at least three exercises
+    assert verdicts["solution"] == ["Correct"] * checks
     doc = load_metrics(tmp_path / "solution" / "metrics.json")  # validates the schema
     assert (doc["notebook"], doc["profile"], doc["seed"]) == (solution.stem, "smoke", 0)
-    assert verdicts["student"] == ["Incorrect"] * 3  # placeholders run, and each check says "not written yet"
+    assert verdicts["student"] == ["Incorrect"] * checks  # placeholders run, and each check says "not written yet"
