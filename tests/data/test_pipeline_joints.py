@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hybridvid_lib.config import resolve_settings
+from hybridvid_lib.data.datasets import load_dataset
 from hybridvid_lib.data.pipeline import SkippedVideosWarning, build_pipeline
 from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.data.sampling import sample_indices
@@ -68,7 +69,7 @@ def test_skeleton_clips_are_centred_scaled_and_sampled_like_video(tmp_path):
     joints = features["joints"]
     assert joints.shape == (3, 4, 18, 3) and joints.dtype.name == "float32" and labels.dtype.name == "int32"
     idx = sample_indices(T, 4, "uniform")
-    step = (idx - idx[0]) / SIZE  # pelvis moves 1 px per frame, one frame size is 32 px
+    step = (idx - idx.mean()) / SIZE  # pelvis moves 1 px per frame, one frame size is 32 px; origin: its mean
     for clip in joints.numpy():
         np.testing.assert_allclose(clip[:, 0, :2], np.stack([step, 0 * step], axis=1), atol=1e-6)
         np.testing.assert_allclose(clip[:, LEFT_HAND, :2],
@@ -194,7 +195,8 @@ def test_stickactions_joints_are_the_npy_files_at_the_sampled_frames(stickaction
         clip = raw[sample_indices(len(raw), settings.num_frames, settings.sampling, stride=settings.frame_stride)]
         seen = clip[..., 2] > 0
         with_center = np.flatnonzero(seen[:, center])
-        origin = clip[with_center[0], center, :2] if len(with_center) else [(width - 1) / 2, (height - 1) / 2]
+        origin = (clip[with_center, center, :2].mean(axis=0) if len(with_center)
+                  else [(width - 1) / 2, (height - 1) / 2])
         expected = clip.copy()
         expected[..., :2] = (clip[..., :2] - origin) / max(height, width) * seen[..., None]
         np.testing.assert_allclose(element["joints"], expected, atol=1e-5)
@@ -265,7 +267,7 @@ def test_ntu_skeleton_files_flow_through_the_same_builder(ntu_split, tmp_path):
     assert features["joints"].shape == (3, 4, 25, 3, 2) and labels.numpy().tolist() == [0, 1, 0]
     idx = sample_indices(NTU_FRAMES, 4, "uniform")  # frames 1, 3, 5, 7
     for vid, clip in zip(features["index"].numpy(), features["joints"].numpy()):
-        origin = ntu_body(vid, 0)[idx[0], 1]  # joint 1 (spine middle) of the clip's first frame, person 0
+        origin = ntu_body(vid, 0)[idx, 1].mean(axis=0)  # joint 1 (spine middle), mean over the clip, person 0
         np.testing.assert_allclose(clip[..., 0], ntu_body(vid, 0)[idx] - origin, atol=1e-5)
         if vid == 2:  # the second actor, centred on the first one's origin
             np.testing.assert_allclose(clip[..., 1], ntu_body(vid, 1)[idx] - origin, atol=1e-5)
@@ -300,4 +302,20 @@ def test_ntu_skeletons_with_one_person_slot_have_no_person_axis(ntu_split, tmp_p
     assert features["joints"].shape == (3, 4, 25, 3) and pipe.skipped == []
     idx = sample_indices(NTU_FRAMES, 4, "uniform")
     for vid, clip in zip(features["index"].numpy(), features["joints"].numpy()):
-        np.testing.assert_allclose(clip, ntu_body(vid, 0)[idx] - ntu_body(vid, 0)[idx[0], 1], atol=1e-5)
+        np.testing.assert_allclose(clip, ntu_body(vid, 0)[idx] - ntu_body(vid, 0)[idx, 1].mean(axis=0), atol=1e-5)
+
+
+def test_a_clip_and_its_time_reverse_get_the_same_origin(stickactions_smoke):
+    """The centring is time-symmetric: a mean over time of the joints cannot tell a clip from its reverse."""
+    from hybridvid_lib.data.pipeline.joints import joints_for_epoch
+    from hybridvid_lib.data.pipeline.sources import joint_layout
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+    layout = joint_layout(ds)
+    record = next(r for r in ds.train if r.class_name == "SitDown")
+    raw = np.load(record.skeleton_path)
+    indices = np.arange(len(raw))
+    forward = joints_for_epoch(raw, indices, 0, False, layout=layout, training=False)
+    backward = joints_for_epoch(raw, indices[::-1], 0, False, layout=layout, training=False)
+    np.testing.assert_allclose(backward[::-1], forward, atol=1e-6)
+    np.testing.assert_allclose(backward.mean(axis=0), forward.mean(axis=0), atol=1e-6)

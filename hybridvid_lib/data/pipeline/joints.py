@@ -8,9 +8,15 @@ A :class:`JointLayout` says what the channels of a format mean:
 ==============  ==========================  =========================================================
 format          channels                    centring and scale
 ==============  ==========================  =========================================================
-StickActions    x px, y px, confidence       pelvis of the first frame where it is seen; / max(H, W) px
-NTU RGB+D       x, y, z metres (camera)      spine middle of the first frame where it is seen; metres
+StickActions    x px, y px, confidence       mean pelvis of the clip's frames where seen; / max(H, W) px
+NTU RGB+D       x, y, z metres (camera)      mean spine middle of the frames where seen; metres
 ==============  ==========================  =========================================================
+
+Why the *mean* position over the clip, not the first frame's (as ST-GCN's NTU preprocessing
+does): an origin taken from the first frame depends on the order of the frames, so coordinates
+relative to it tell SitDown (the pelvis ends below where it started) from StandUp even after a
+mean over time, and an order-blind baseline would look order-aware. The mean over the clip
+treats every frame alike, so a clip and its time reverse get the same origin.
 
 Arrays are ``(T, J, C)`` for one person, or ``(T, J, C, M)`` for ``M`` persons (NTU stores two
 bodies; the second is zeros when only one person is there). A joint that is not seen
@@ -34,7 +40,7 @@ class JointLayout:
         num_joints: ``J``.
         coords: how many leading channels are coordinates (2: x, y; 3: x, y, z).
         confidence: index of the confidence channel, or ``None`` when there is none.
-        center: the joint whose first seen position becomes the origin.
+        center: the joint whose mean position over the clip (where seen) becomes the origin.
         scale: coordinates are divided by this after centring (pixels -> about [-1, 1]).
         default_origin: the origin when the centre joint is never seen in the clip.
         persons: ``M`` for ``(T, J, C, M)`` arrays, ``None`` for ``(T, J, C)``.
@@ -71,7 +77,7 @@ def seen_mask(joints: np.ndarray, layout: JointLayout) -> np.ndarray:
 
 
 def normalise(joints: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """Centre on the first seen centre joint (of person 0) and divide the coordinates by ``layout.scale``.
+    """Centre on the mean seen position of the centre joint (of person 0) and divide the coordinates by ``layout.scale``.
 
     ``joints`` has a person axis ``(T, J, C, M)``; returns float32 of the same shape. One
     origin for every person keeps their positions relative to each other.
@@ -80,7 +86,7 @@ def normalise(joints: np.ndarray, layout: JointLayout) -> np.ndarray:
     seen = seen_mask(out, layout)
     frames_with_center = np.flatnonzero(seen[:, layout.center, 0])
     if len(frames_with_center):
-        origin = out[frames_with_center[0], layout.center, :layout.coords, 0]
+        origin = out[frames_with_center, layout.center, :layout.coords, 0].mean(axis=0)
     else:
         origin = np.asarray(layout.default_origin, np.float32)
     coords = (out[:, :, :layout.coords, :] - origin[None, None, :, None]) / layout.scale
