@@ -5,6 +5,7 @@
     hybridvid doctor                                   versions, OpenCV build, GPU
     hybridvid data synth --out DIR [--preset P] [--seed S]
     hybridvid data inspect --format F --root DIR [--videos DIR] [--splits DIR] [--split N] [--json]
+                           (ntu: [--skeletons DIR] [--protocol xsub|xview|xset] instead of videos, splits, split)
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
     hybridvid bench pipeline [--json]
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
@@ -58,6 +59,7 @@ class _NamesFrom(Sequence[str]):
 
 
 DATA_FORMATS = _NamesFrom("hybridvid_lib.data.datasets", "KNOWN_FORMATS")
+NTU_PROTOCOLS = _NamesFrom("hybridvid_lib.data.datasets.ntu", "PROTOCOLS")
 STICKACTIONS_PRESETS = _NamesFrom("hybridvid_lib.data.synth.presets", "PRESETS")
 
 
@@ -71,13 +73,20 @@ def _add_dataset_args(p: argparse.ArgumentParser, *, required: bool = True) -> N
     p.add_argument("--splits", type=Path, default=None,
                    help="split-list folder, if not the standard one (ucfTrainTestlist/, testTrainMulti_7030_splits/)")
     p.add_argument("--split", type=int, default=1, help="official split number, 1-3 (default 1)")
+    # NTU RGB+D only; other formats refuse them (load_dataset) rather than silently ignore them.
+    p.add_argument("--skeletons", type=Path, default=None,
+                   help="ntu: folder of .skeleton files, if not the standard one below --root (nturgb+d_skeletons/)")
+    p.add_argument("--protocol", default=None, choices=NTU_PROTOCOLS, metavar="PROTOCOL",
+                   help="ntu: evaluation protocol, %(choices)s (cross-subject, cross-view, cross-setup; "
+                        "default xsub); other formats use --split")
 
 
 def _load(args: argparse.Namespace, *, check_videos: bool = True, progress: bool = False):
     from hybridvid_lib.data.datasets import load_dataset
 
     return load_dataset(args.format, args.root, videos=args.videos, splits=args.splits,
-                        split=args.split, check_videos=check_videos, progress=progress)
+                        split=args.split, check_videos=check_videos, progress=progress,
+                        protocol=getattr(args, "protocol", None), skeletons=getattr(args, "skeletons", None))
 
 
 # --------------------------------------------------------------------------- handlers
@@ -104,13 +113,17 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 def cmd_data_inspect(args: argparse.Namespace) -> int:
     ds = _load(args, check_videos=not args.no_check, progress=not args.json)
     summary = ds.summary()
+    protocol = ds.metadata.get("protocol")  # NTU RGB+D splits by protocol, not by split number
+    if protocol:
+        summary["protocol"] = protocol
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"{summary['format']} split {summary['split']}: {summary['num_classes']} classes, "
-          f"{summary['train']} train / {summary['test']} test / {summary['unused']} unused videos listed "
+    which, items = (f"protocol {protocol}", "samples") if protocol else (f"split {summary['split']}", "videos")
+    print(f"{summary['format']} {which}: {summary['num_classes']} classes, "
+          f"{summary['train']} train / {summary['test']} test / {summary['unused']} unused {items} listed "
           f"({summary['train_groups']} train groups, {summary['test_groups']} test groups)")
-    print(f"video root: {summary['video_root']}")
+    print(f"{'skeleton folder' if protocol else 'video root'}: {summary['video_root']}")
     for key in ("missing", "unreadable"):
         items = summary[key]
         print(f"{key}: {len(items)}" + ("" if not items else ":"))

@@ -452,10 +452,13 @@ def train_command(args: argparse.Namespace) -> int:
     settings = resolve_settings(args.profile, num_epochs=args.epochs, batch_size=args.batch_size)
     run_dir = Path(args.out)
     shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
-    print(f"hybridvid train: {args.model}{f' ({shown})' if shown else ''} on {args.format} split {args.split}, "
+    where = (f"protocol {getattr(args, 'protocol', None) or 'xsub'}" if args.format == "ntu"
+             else f"split {args.split}")
+    print(f"hybridvid train: {args.model}{f' ({shown})' if shown else ''} on {args.format} {where}, "
           f"profile {settings.profile} ({settings.num_epochs} epochs, batch {settings.batch_size}, "
           f"{settings.num_frames} frames of {settings.frame_size} px), seed {args.seed} -> {run_dir}", flush=True)
     ds = load_dataset(args.format, args.root, videos=args.videos, splits=args.splits, split=args.split,
+                      protocol=getattr(args, "protocol", None), skeletons=getattr(args, "skeletons", None),
                       progress=sys.stderr.isatty())
     if getattr(args, "val", None) is not None:
         ds = ds.with_validation(args.val, seed=args.seed)

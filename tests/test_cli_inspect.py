@@ -13,6 +13,7 @@ from hybridvid_lib.cli import main
 from hybridvid_lib.data.datasets import KNOWN_FORMATS, load_dataset
 from hybridvid_lib.data.mock_layouts import write_mock_hmdb51, write_mock_ucf101
 from hybridvid_lib.errors import DatasetError
+from tests.support.mock_data import write_mock_ntu
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,7 @@ def test_missing_root_is_one_line_exit_2(tmp_path, capsys):
     ("hmdb51", "expected hmdb51_org/ and testTrainMulti_7030_splits/"),
     ("stickactions", "hybridvid data synth --out"),
     ("folder", "expected <class>/<video files>"),
+    ("ntu", "expected nturgb+d_skeletons/ there"),
 ])
 def test_folder_without_dataset_says_what_was_expected(tmp_path, capsys, fmt, expected):
     assert expected in run_failing(capsys, "--format", fmt, "--root", str(tmp_path))
@@ -105,7 +107,8 @@ def test_unknown_format_on_the_command_line_lists_the_readers_formats(capsys):
     assert "(choose from " + ", ".join(map(repr, KNOWN_FORMATS)) + ")" in err
     with pytest.raises(SystemExit):
         main(["data", "inspect", "--help"])
-    assert "dataset layout: " + ", ".join(KNOWN_FORMATS) in capsys.readouterr().out
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps the list at the terminal width
+    assert "dataset layout: " + ", ".join(KNOWN_FORMATS) in help_text
 
 
 def test_the_parser_is_built_without_opencv():
@@ -132,3 +135,37 @@ def test_installed_console_script(ucf):
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert "Dataset root /no/such/dir does not exist." in failed.stderr
+
+
+# --------------------------------------------------------------------------- NTU RGB+D
+@pytest.fixture(scope="module")
+def ntu(tmp_path_factory):
+    return write_mock_ntu(tmp_path_factory.mktemp("cli") / "ntu")
+
+
+@pytest.mark.parametrize("protocol, train, test", [("xsub", 5, 4), ("xview", 6, 3), ("xset", 4, 5)])
+def test_ntu_json_summary_per_protocol(ntu, capsys, protocol, train, test):
+    summary = inspect_json(capsys, "--format", "ntu", "--root", str(ntu["root"]), "--protocol", protocol)
+    assert summary["format"] == "ntu" and summary["protocol"] == protocol and summary["num_classes"] == 60
+    assert (summary["train"], summary["test"], summary["unused"]) == (train, test, 0)  # broken files included
+    assert summary["train"] + summary["test"] == len(ntu["names"])
+    assert summary["unreadable"] == ntu["unreadable"] and summary["missing"] == []
+    assert len(summary["classes"]) == 60 and any("readme.txt" in n for n in summary["notes"])
+
+
+def test_ntu_default_protocol_text_report_and_skeletons_option(ntu, tmp_path, capsys):
+    assert main(["data", "inspect", "--format", "ntu", "--root", str(tmp_path),
+                 "--skeletons", str(ntu["skeleton_dir"]), "--no-check"]) == 0
+    out = capsys.readouterr().out
+    assert "ntu protocol xsub: 60 classes, 5 train / 4 test / 0 unused samples listed" in out
+    assert f"skeleton folder: {ntu['skeleton_dir'].resolve()}" in out and "unreadable: 0" in out
+
+
+def test_protocol_and_skeletons_options_belong_to_ntu(ucf, ntu, capsys):
+    line = run_failing(capsys, "--format", "ucf101", "--root", str(ucf["root"]), "--protocol", "xview")
+    assert "The ucf101 format has no protocols" in line and "--split N" in line
+    line = run_failing(capsys, "--format", "ntu", "--root", str(ntu["root"]), "--split", "2")
+    assert "NTU RGB+D has no numbered splits" in line
+    with pytest.raises(SystemExit):
+        main(["data", "inspect", "--format", "ntu", "--root", str(ntu["root"]), "--protocol", "cross-subject"])
+    assert "invalid choice: 'cross-subject'" in capsys.readouterr().err

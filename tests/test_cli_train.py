@@ -89,3 +89,50 @@ def test_a_broken_video_is_skipped_and_recorded_or_refused_with_strict(stickacti
     assert recorded == {"train": [{"video": relpath, "reason": "unreadable"}], "test": []}
     (result,) = load_metrics(run / "metrics.json")["results"]
     assert result["skipped"] == [{"video": relpath, "reason": "unreadable", "subset": "train"}]
+
+
+@pytest.fixture
+def joints_probe():
+    """A tiny skeleton model, registered for one test only: joints (B, T, 25, 3, 2) -> Flatten -> Dense."""
+    from hybridvid_lib.models import register_model
+    from hybridvid_lib.models import registry
+
+    name = "test_only_joints_probe"
+
+    def build_joints_probe(settings, num_classes, *, units: int = 8):
+        import keras
+
+        joints = keras.Input((settings.num_frames, 25, 3, 2), name="joints")
+        hidden = keras.layers.Dense(units, activation="relu")(keras.layers.Flatten()(joints))
+        probs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32")(hidden)
+        return keras.Model({"joints": joints}, probs, name=name)
+
+    register_model(name, family="test", description="a skeleton-only stand-in", inputs=("joints",))(
+        build_joints_probe)
+    yield name
+    registry._REGISTRY.pop(name, None)
+
+
+def test_train_on_ntu_skeletons_end_to_end(joints_probe, tmp_path, capsys):
+    # records (skeleton files only) -> pipeline (joints) -> training -> metrics.json, broken files skipped
+    from tests.support.mock_data import write_mock_ntu
+
+    ntu = write_mock_ntu(tmp_path / "ntu")
+    run = tmp_path / "run"
+    args = ["train", "--model", joints_probe, "--format", "ntu", "--root", str(ntu["root"]), "--protocol", "xsub",
+            "--profile", "smoke", "--out", str(run)]
+    with pytest.warns(SkippedVideosWarning):
+        assert main(args) == 0
+    (result,) = load_metrics(run / "metrics.json")["results"]
+    assert result["model"] == joints_probe and result["dataset"] == "ntu" and result["split"] == 1
+    assert (result["num_train_videos"], result["num_test_videos"]) == (4, 2)  # xsub 5 / 4, less the broken ones
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and math.isfinite(result["final_train_loss"])
+    assert json.loads((run / "skipped.json").read_text()) == {
+        "train": [{"video": "S001C003P005R001A001.skeleton", "reason": "unreadable"}],
+        "test": [{"video": "S002C002P006R001A002.skeleton", "reason": "unreadable"},
+                 {"video": "S003C001P007R001A003.skeleton", "reason": "unreadable"}],
+    }
+    assert (ntu["root"] / "ntu_arrays").is_dir()  # the text files were converted once into the array cache
+    capsys.readouterr()
+    assert main([*args[:-2], "--out", str(tmp_path / "x"), "--split", "2"]) == 2
+    assert "no numbered splits" in capsys.readouterr().err

@@ -13,9 +13,8 @@ for a person facing the camera ``left_*`` joints appear on the right of the imag
 and COCO). A horizontal flip of the video turns a left arm into what looks like a right arm;
 :meth:`SkeletonGraph.mirror_permutation` and :func:`mirror_joints` relabel the joints to match.
 
-Graphs are registered by name in :data:`SKELETON_GRAPHS`; the stick figure of StickActions is
-:data:`STICK_FIGURE`. Other layouts (for example the 25 joints of NTU RGB+D) are added to the same
-table when a dataset reader needs them.
+Graphs are registered by name in :data:`SKELETON_GRAPHS`: the stick figure of StickActions
+(:data:`STICK_FIGURE`) and the 25 Kinect v2 joints of NTU RGB+D (:data:`NTU_RGBD`).
 """
 
 from __future__ import annotations
@@ -216,8 +215,43 @@ STICK_FIGURE = SkeletonGraph(
     center=0,
 )
 
+#: NTU RGB+D (and NTU RGB+D 120): the 25 joints a Kinect v2 tracks, in the order of the ``.skeleton``
+#: files (NTU numbers them 1-25; index ``j`` here is NTU joint ``j + 1``). NTU's joint 21, "spine",
+#: is the top of the spine between the shoulders (Kinect's SpineShoulder), named ``spine_shoulder`` here.
+#:
+#: Bones: the 24 of ST-GCN's ``ntu-rgb+d`` layout (Yan et al., AAAI 2018, ``net/utils/graph.py``,
+#: ``neighbor_1base`` minus 1), a tree. In that list each hand is a chain hand - thumb - hand tip
+#: (NTU 8-23, 23-22 and 12-25, 25-24), not two fingers on the hand as the Kinect SDK draws them; the
+#: kit keeps ST-GCN's bones so that its adjacency matches published graph models.
+#:
+#: Centre: joint 1, the middle of the spine (NTU joint 2), the joint :mod:`~hybridvid_lib.data.pipeline.joints`
+#: centres NTU clips on (as 2s-AGCN's preprocessing does). ST-GCN's ``Graph`` uses ``center = 21 - 1``
+#: (spine shoulder) to split neighbours into centripetal and centrifugal groups; a model that wants
+#: that partition passes its own centre (``NTU_RGBD.index("spine_shoulder")``).
+NTU_RGBD = SkeletonGraph(
+    name="ntu_rgbd",
+    joints=(
+        "spine_base", "spine_middle", "neck", "head",  # NTU 1-4
+        "left_shoulder", "left_elbow", "left_wrist", "left_hand",  # NTU 5-8
+        "right_shoulder", "right_elbow", "right_wrist", "right_hand",  # NTU 9-12
+        "left_hip", "left_knee", "left_ankle", "left_foot",  # NTU 13-16
+        "right_hip", "right_knee", "right_ankle", "right_foot",  # NTU 17-20
+        "spine_shoulder",  # NTU 21 ("spine")
+        "left_hand_tip", "left_thumb", "right_hand_tip", "right_thumb",  # NTU 22-25
+    ),
+    edges=(
+        (0, 1), (1, 20), (2, 20), (3, 2),  # spine, neck and head
+        (4, 20), (5, 4), (6, 5), (7, 6),  # left arm
+        (8, 20), (9, 8), (10, 9), (11, 10),  # right arm
+        (12, 0), (13, 12), (14, 13), (15, 14),  # left leg
+        (16, 0), (17, 16), (18, 17), (19, 18),  # right leg
+        (21, 22), (22, 7), (23, 24), (24, 11),  # hands: tip - thumb - hand
+    ),
+    center=1,
+)
+
 #: Every known skeleton layout by name.
-SKELETON_GRAPHS: dict[str, SkeletonGraph] = {STICK_FIGURE.name: STICK_FIGURE}
+SKELETON_GRAPHS: dict[str, SkeletonGraph] = {g.name: g for g in (STICK_FIGURE, NTU_RGBD)}
 
 
 def get_skeleton_graph(name: str) -> SkeletonGraph:

@@ -126,3 +126,42 @@ def test_mirror_needs_a_twin_for_every_side_joint():
     lopsided = SkeletonGraph("lopsided", ("pelvis", "left_hand"), ((0, 1),), 0)
     with pytest.raises(ValueError, match="no mirror twin 'right_hand'"):
         lopsided.mirror_permutation()
+
+
+# --------------------------------------------------------------------------- NTU RGB+D
+# ST-GCN's `ntu-rgb+d` layout (Yan et al. 2018, net/utils/graph.py), 1-based as NTU numbers its joints.
+STGCN_NTU_NEIGHBOR_1BASE = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
+                            (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
+                            (20, 19), (22, 23), (23, 8), (24, 25), (25, 12)]
+
+
+def test_ntu_graph_has_the_25_kinect_joints_and_st_gcn_bones():
+    from hybridvid_lib.data.skeletons import NTU_RGBD
+
+    assert get_skeleton_graph("ntu_rgbd") is NTU_RGBD and NTU_RGBD.num_joints == 25
+    assert NTU_RGBD.edges == tuple((i - 1, j - 1) for i, j in STGCN_NTU_NEIGHBOR_1BASE)
+    assert len(NTU_RGBD.edges) == 24 and NTU_RGBD.is_connected()  # a tree
+    names = NTU_RGBD.joints
+    # NTU's 1-based numbering: 1 base of spine, 2 middle of spine, 3 neck, 4 head, 5 left shoulder,
+    # 8 left hand, 12 right hand, 13 left hip, 20 right foot, 21 spine, 22-25 hand tips and thumbs.
+    assert (names[0], names[1], names[2], names[3]) == ("spine_base", "spine_middle", "neck", "head")
+    assert (names[4], names[7], names[11], names[12], names[19]) == (
+        "left_shoulder", "left_hand", "right_hand", "left_hip", "right_foot")
+    assert names[20:] == ("spine_shoulder", "left_hand_tip", "left_thumb", "right_hand_tip", "right_thumb")
+    assert NTU_RGBD.center == 1 and NTU_RGBD.neighbors(NTU_RGBD.index("spine_shoulder")) == (1, 2, 4, 8)
+
+
+def test_ntu_mirror_swaps_the_sides_of_every_limb():
+    from hybridvid_lib.data.skeletons import NTU_RGBD
+
+    perm = NTU_RGBD.mirror_permutation()
+    expected = list(range(25))
+    for left, right in [(4, 8), (5, 9), (6, 10), (7, 11), (12, 16), (13, 17), (14, 18), (15, 19), (21, 23),
+                        (22, 24)]:
+        expected[left], expected[right] = right, left
+    assert perm.tolist() == expected
+    np.testing.assert_array_equal(perm[perm], np.arange(25))
+    # A mirrored skeleton keeps its bones: the permutation maps every edge onto an edge.
+    edges = {frozenset(e) for e in NTU_RGBD.edges}
+    assert {frozenset((int(perm[i]), int(perm[j]))) for i, j in NTU_RGBD.edges} == edges
+    assert SkeletonGraph.from_dict(json.loads(json.dumps(NTU_RGBD.to_dict()))) == NTU_RGBD

@@ -2,13 +2,15 @@
 
 The writers of UCF101 and HMDB51 in their official layouts stay in the library
 (:mod:`hybridvid_lib.data.mock_layouts`), because notebook 00 shows learners the quirks they plant;
-these two serve the tests of the ``folder`` and ``stickactions`` readers and of the skeleton code.
+these serve the tests of the ``folder``, ``stickactions`` and ``ntu`` readers and of the skeleton code.
 
 - :func:`write_mock_folder`: ``<class>/...`` videos named three ways, with the quirks of real folders.
 - :func:`write_mock_stickactions`: the layout ``hybridvid data synth`` writes, built in a blink: tiny
   moving-square videos, but real skeletons (the 18 joints of
   :data:`~hybridvid_lib.data.skeletons.STICK_FIGURE`, each class's own motion) and the generator's
   metadata fields, so that mirror maps and skeleton pipelines work on it.
+- :func:`write_mock_ntu`: ``nturgb+d_skeletons/SsssCcccPpppRrrrAaaa.skeleton`` text files in the official
+  format, with the quirks of the real archive (CRLF, frames without a body, broken files, stray files).
 """
 
 from __future__ import annotations
@@ -186,4 +188,141 @@ def write_mock_stickactions(
         "groups": groups, "clips_per_group": clips, "folds": folds, "factors": {"mock": True},
     }
     atomic_write_json(root / METADATA_NAME, info["metadata"])
+    return info
+
+
+# --------------------------------------------------------------------------- NTU RGB+D
+NTU_MOCK_SAMPLES = (
+    # (setup, camera, performer, replication, action, frames, bodies)
+    (1, 1, 1, 1, 1, 6, 1),
+    (1, 2, 1, 2, 2, 6, 1),
+    (2, 3, 3, 1, 1, 6, 1),
+    (2, 1, 3, 2, 50, 6, 2),  # a mutual action: two actors
+    (3, 2, 2, 1, 2, 6, 1),
+    (4, 3, 4, 1, 60, 6, 2),
+)
+"""The default samples of :func:`write_mock_ntu`; their sides under each protocol are easy to work out by hand."""
+
+NTU_MOCK_BROKEN = {
+    # name -> what is wrong with it; valid names, so they are listed samples that do not parse
+    "S001C003P005R001A001.skeleton": "truncated",
+    "S002C002P006R001A002.skeleton": "empty",
+    "S003C001P007R001A003.skeleton": "no body",
+}
+
+# A standing person in Kinect camera space (metres): the 25 NTU joints, left_* and right_* joints on
+# opposite sides of x = 0, y up, z the distance from the camera.
+_NTU_STANDING = np.array([
+    [0.00, -0.30, 3.0], [0.00, 0.00, 3.0], [0.00, 0.45, 3.0], [0.00, 0.60, 3.0],  # spine base, mid, neck, head
+    [0.18, 0.35, 3.0], [0.25, 0.10, 3.0], [0.28, -0.12, 3.0], [0.29, -0.20, 3.0],  # left arm
+    [-0.18, 0.35, 3.0], [-0.25, 0.10, 3.0], [-0.28, -0.12, 3.0], [-0.29, -0.20, 3.0],  # right arm
+    [0.10, -0.32, 3.0], [0.11, -0.75, 3.0], [0.11, -1.15, 3.0], [0.12, -1.20, 2.9],  # left leg
+    [-0.10, -0.32, 3.0], [-0.11, -0.75, 3.0], [-0.11, -1.15, 3.0], [-0.12, -1.20, 2.9],  # right leg
+    [0.00, 0.38, 3.0],  # spine shoulder
+    [0.30, -0.27, 3.0], [0.26, -0.20, 2.97], [-0.30, -0.27, 3.0], [-0.26, -0.20, 2.97],  # hand tips, thumbs
+], np.float64)
+
+
+def ntu_sample_name(setup: int, camera: int, performer: int, replication: int, action: int) -> str:
+    """``"S001C002P003R002A013.skeleton"``."""
+    return f"S{setup:03d}C{camera:03d}P{performer:03d}R{replication:03d}A{action:03d}.skeleton"
+
+
+def ntu_skeleton_text(joints_per_frame: Sequence[Sequence[np.ndarray]], newline: str = "\r\n") -> str:
+    """The text of an NTU ``.skeleton`` file: per frame, one ``(25, 3)`` array per body (an empty list: no body).
+
+    Body IDs are Kinect-style 17-digit numbers, one per body slot; the other body and joint
+    values (depth and colour pixels, orientation, tracking states) are plausible constants.
+    """
+    lines = [str(len(joints_per_frame))]
+    for bodies in joints_per_frame:
+        lines.append(str(len(bodies)))
+        for slot, joints in enumerate(bodies):
+            lines.append(f"{72057594037931101 + slot} 0 1 1 1 1 0 0.05 -0.12 2")
+            lines.append("25")
+            lines += [f"{x:.7f} {y:.7f} {z:.6f} 256.4 212.1 960.3 540.8 0.9 0.01 -0.2 0.03 2"
+                      for x, y, z in joints]
+    return newline.join(lines) + newline
+
+
+def mock_ntu_frames(action: int, frames: int, bodies: int, seed: int) -> list[list[np.ndarray]]:
+    """``frames`` frames of ``bodies`` standing people whose arms move at an action-dependent rate."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(frames):
+        people = []
+        for b in range(bodies):
+            pose = _NTU_STANDING + [0.8 * b, 0.0, 0.3 * b]  # side by side
+            swing = 0.1 * np.sin(2 * np.pi * t * (1 + action % 5) / max(frames, 1))
+            pose[4:12, 1] += swing  # both arms
+            people.append(pose + rng.normal(0, 0.002, pose.shape))
+        out.append(people)
+    return out
+
+
+def write_mock_ntu(
+    root: str | os.PathLike,
+    samples: Sequence[tuple[int, int, int, int, int, int, int]] = NTU_MOCK_SAMPLES,
+    *,
+    quirks: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Write ``root/nturgb+d_skeletons/`` with one official-format ``.skeleton`` text file per sample.
+
+    Args:
+        samples: ``(setup, camera, performer, replication, action, frames, bodies)`` per file.
+        quirks: plant what the real archive does: CRLF line endings (LF without quirks), a frame
+            with no body in the first sample, three broken samples with valid names
+            (:data:`NTU_MOCK_BROKEN`: truncated, empty, no body in any frame), a ``readme.txt`` and a
+            ``.DS_Store``, two ``.skeleton`` files with malformed names (a copy ``... (1).skeleton``
+            and an action A121) and a sub-folder holding one ``.skeleton`` file.
+
+    Returns:
+        ``root``, ``skeleton_dir``, ``names`` (every file with a valid name, the samples a reader must
+        list, sorted), ``ids`` (name -> the sample's tuple), ``unreadable`` (sorted), ``stray``,
+        ``malformed``, ``subfolders`` and ``quirks`` (sentences).
+    """
+    root = Path(root)
+    folder = root / "nturgb+d_skeletons"
+    newline = "\r\n" if quirks else "\n"
+    info: dict[str, Any] = {"root": root, "skeleton_dir": folder, "names": [], "ids": {}, "unreadable": [],
+                            "stray": [], "malformed": [], "subfolders": [], "quirks": []}
+    for n, (setup, camera, performer, replication, action, frames, bodies) in enumerate(samples):
+        name = ntu_sample_name(setup, camera, performer, replication, action)
+        data = mock_ntu_frames(action, frames, bodies, seed + n)
+        if quirks and n == 0 and frames > 2:
+            data[1] = []  # the tracker lost everybody for one frame
+        atomic_write_bytes(folder / name, ntu_skeleton_text(data, newline).encode())
+        info["ids"][name] = (setup, camera, performer, replication, action)
+    if quirks:
+        for name, damage in NTU_MOCK_BROKEN.items():
+            text = ntu_skeleton_text(mock_ntu_frames(1, 4, 1, seed), newline)
+            if damage == "truncated":
+                data = text[: len(text) // 2].encode()  # an interrupted download
+            elif damage == "empty":
+                data = b""
+            else:
+                data = ntu_skeleton_text([[] for _ in range(5)], newline).encode()
+            atomic_write_bytes(folder / name, data)
+            ids = tuple(int(name[i + 1:i + 4]) for i in (0, 4, 8, 12, 16))
+            info["ids"][name] = ids
+            info["unreadable"].append(name)
+        atomic_write_bytes(folder / "readme.txt", b"NTU RGB+D skeletons\r\n")
+        atomic_write_bytes(folder / ".DS_Store", b"\x00\x00\x00\x01Bud1")
+        info["stray"] = sorted([".DS_Store", "readme.txt"])
+        first = ntu_sample_name(*samples[0][:5])
+        copy = first.replace(".skeleton", " (1).skeleton")
+        atomic_write_bytes(folder / copy, (folder / first).read_bytes())
+        atomic_write_bytes(folder / "S001C001P001R001A121.skeleton", (folder / first).read_bytes())
+        info["malformed"] = sorted([copy, "S001C001P001R001A121.skeleton"])
+        atomic_write_bytes(folder / "old" / ntu_sample_name(9, 1, 1, 1, 1), (folder / first).read_bytes())
+        info["subfolders"] = ["old"]
+        info["quirks"] = [
+            "CRLF line endings", f"a frame with no body in {first}",
+            *(f"{damage}: {name}" for name, damage in NTU_MOCK_BROKEN.items()),
+            "readme.txt and .DS_Store", f"malformed names: {', '.join(info['malformed'])}",
+            "a sub-folder old/ with one .skeleton file",
+        ]
+    info["names"] = sorted(info["ids"])
+    info["unreadable"] = sorted(info["unreadable"])
     return info
