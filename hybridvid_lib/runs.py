@@ -109,15 +109,16 @@ def train_and_evaluate(
 
     options = dict(options or {})
     inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
-    common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **(pipeline_options or {}))
+    set_seed(seed)
+    if model is None:
+        model = build_model(name, settings, ds.num_classes, **options)
+    pipeline_options = {**input_options(model, ds, settings), **(pipeline_options or {})}
+    common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **pipeline_options)
     pipelines = {"train": build_pipeline(ds, "train", training=True, **common)}
     if ds.val:
         pipelines["val"] = build_pipeline(ds, "val", training=False, **common)
     pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)
 
-    set_seed(seed)
-    if model is None:
-        model = build_model(name, settings, ds.num_classes, **options)
     run_dir = Path(run_dir)
     val = pipelines.get("val")
     history = train_model(model, pipelines["train"].dataset, val_ds=val.dataset if val else None,
@@ -139,6 +140,27 @@ def train_and_evaluate(
         final_train_loss=float(losses[-1]) if losses else None, epochs=int(state["epochs_done"]),
         num_train_videos=pipelines["train"].num_videos, num_val_videos=val.num_videos if val else 0,
         num_test_videos=pipelines["test"].num_videos, clips_per_video=clips_per_video,
-        options=to_plain(options), skipped=skipped, **extras,
+        options=to_plain(options), skipped=skipped,
+        **({"protocol": ds.metadata["protocol"]} if ds.metadata.get("protocol") else {}), **extras,
     )
     return RunResult(model, history, metrics, entry, y_true, y_prob, run_dir, pipelines)
+
+
+def input_options(model: Any, ds: DatasetSplit, settings: Settings) -> dict[str, Any]:
+    """Pipeline options a model's inputs call for: a flow cache for ``flow``, ``flow_stack`` for stacked flow.
+
+    A ``flow`` input of rank 4, ``(B, S, S, 2L)``, is a stack of ``L`` fields (the temporal stream of
+    chapter 02); of rank 5, ``(B, T, S, S, 2)``, one field per frame. The flow cache is the dataset's
+    default one at the profile's method and size (computed on first use).
+    """
+    from hybridvid_lib.data.flow_cache import FlowCache, default_flow_cache_dir
+
+    flow = next((tensor for tensor in model.inputs if tensor.name == "flow"), None)
+    if flow is None:
+        return {}
+    cache = FlowCache(default_flow_cache_dir(ds, settings.flow_method, settings.flow_size),
+                      settings.flow_method, settings.flow_size)
+    options: dict[str, Any] = {"flow_cache": cache}
+    if len(flow.shape) == 4:
+        options["flow_stack"] = int(flow.shape[-1]) // 2
+    return options

@@ -50,3 +50,17 @@ def test_a_diverged_run_is_an_error_not_a_result(stickactions_smoke, tmp_path):
     with pytest.raises(TrainingDivergedError, match="diverged: the loss became nan in epoch 1"):
         train_and_evaluate("single_frame_cnn", ds, SMOKE, seed=0, run_dir=tmp_path / "run", verbose=0,
                            options={"filters": (4, 8), "feature_dim": 16}, fit_options={"loss": nan_loss})
+
+
+def test_a_flow_model_gets_its_flow_cache_and_stack_length_from_its_inputs(stickactions_smoke, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(stickactions_smoke, root)
+    ds = load_dataset("stickactions", root)
+    run = train_and_evaluate("two_stream_flow", ds, SMOKE, seed=0, run_dir=tmp_path / "run", verbose=0,
+                             options={"flow_stack": 3, "filters": (4, 8), "feature_dim": 16})
+    features, _ = next(iter(run.pipelines["train"].dataset))
+    assert set(features) == {"flow", "index"} and tuple(features["flow"].shape[1:]) == (32, 32, 6)
+    assert len(list((root / "flow").rglob("*.flow.npy"))) == len(ds.train) + len(ds.test)  # cached once
+    assert run.entry["num_test_videos"] == len(ds.test)

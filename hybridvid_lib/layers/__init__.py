@@ -2,6 +2,12 @@
 
 ==================  ====================================================================
 ``TemporalMean``    mean over the time axis, padded frames left out (:mod:`.temporal_mean`)
+``PositionEncoding``  sinusoidal or learned position of each step (:mod:`.position_encoding`)
+``ClassToken``      a learned step prepended to a sequence (:mod:`.class_token`)
+``TransformerBlock``  pre-norm self-attention + MLP, attention weights on request (:mod:`.transformer_block`)
+``GraphConv``       ST-GCN spatial graph convolution, K partitions, edge importance (:mod:`.graph_conv`)
+``FoldPersons``     the persons of a skeleton clip into the batch, (B, ..., M) -> (BM, ...) (:mod:`.fold_persons`)
+``PersonMean``      mean over each clip's persons, (BM, ...) -> (B, ...) (:mod:`.person_mean`)
 ==================  ====================================================================
 
 Importing this package registers every layer, so ``keras.saving.load_model`` can read a
@@ -15,6 +21,13 @@ and under each mixed precision policy the layer supports), one ``fit`` step trai
 layer computes come in addition to it.
 """
 
+from hybridvid_lib.layers.class_token import ClassToken
+from hybridvid_lib.layers.fold_persons import FoldPersons
+from hybridvid_lib.layers.graph_conv import GraphConv
+from hybridvid_lib.layers.person_mean import PersonMean
+from hybridvid_lib.layers.position_encoding import PositionEncoding
 from hybridvid_lib.layers.temporal_mean import TemporalMean
+from hybridvid_lib.layers.transformer_block import TransformerBlock
 
-__all__ = ["TemporalMean"]
+__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "TemporalMean",
+           "TransformerBlock"]

@@ -11,13 +11,20 @@ name                family     module
 ==================  =========  ==============================================================
 ``single_frame_cnn``  frame    :mod:`.frame_models` (2D CNN per frame, predictions averaged)
 ``cnn_lstm``          frame    :mod:`.frame_models` (2D CNN per frame -> LSTM)
+``two_stream_rgb``    two_stream  :mod:`.two_stream` (spatial stream: RGB frames)
+``two_stream_flow``   two_stream  :mod:`.two_stream` (temporal stream: stacked optical flow)
+``two_stream``        two_stream  :mod:`.two_stream` (both streams, average / learned / conv fusion)
+``c3d``               3d       :mod:`.c3d` (3x3x3 convolutions, Tran et al. 2015)
+``cnn_transformer``   transformer  :mod:`.transformer_models` (frame features -> Transformer over time)
+``stgcn``             skeleton  :mod:`.skeleton_models` (ST-GCN: graph + temporal convolutions on the joints)
 ==================  =========  ==============================================================
 
 Importing this package registers every model and custom layer, so
 ``keras.saving.load_model("model.keras")`` works after ``import hybridvid_lib.models``.
 """
 
-from hybridvid_lib.models import frame_models  # noqa: F401 - registers the frame models
+from hybridvid_lib.models import c3d, frame_models, transformer_models, two_stream  # noqa: F401 - registers them
+from hybridvid_lib.models import skeleton_models  # noqa: F401 - registers stgcn
 from hybridvid_lib.models.frame_models import build_frame_encoder
 from hybridvid_lib.models.registry import build_model, list_models, model_info, register_model
 

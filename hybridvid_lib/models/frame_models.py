@@ -72,6 +72,7 @@ def _check_options(filters: Sequence[int], feature_dim: int, dropout: float) -> 
 def build_frame_encoder(
     frame_size: int,
     *,
+    channels: int = 3,
     filters: Sequence[int] = DEFAULT_FILTERS,
     feature_dim: int = DEFAULT_FEATURE_DIM,
     name: str = "frame_encoder",
@@ -86,18 +87,19 @@ def build_frame_encoder(
 
     Args:
         frame_size: side ``S`` of the square input frames, pixels.
+        channels: input channels: 3 for RGB, ``2L`` for a stack of ``L`` flow fields (chapter 02).
         filters: channels of the convolution blocks, one entry per block.
         feature_dim: length ``F`` of the feature vector.
         name: the model's name.
 
     Returns:
-        A ``keras.Sequential``: ``(B, S, S, 3)`` float32 in [-1, 1] -> ``(B, F)`` float32 (ReLU).
+        A ``keras.Sequential``: ``(B, S, S, channels)`` float32 in [-1, 1] -> ``(B, F)`` float32 (ReLU).
     """
     filters = _check_options(filters, feature_dim, 0.0)
     if frame_size < 2 ** (len(filters) + 1):
         raise ValueError(f"frame_size {frame_size} is too small for {len(filters)} blocks; "
                          f"it must be at least {2 ** (len(filters) + 1)} pixels.")
-    stack: list[keras.layers.Layer] = [keras.Input((frame_size, frame_size, 3), name="frame")]
+    stack: list[keras.layers.Layer] = [keras.Input((frame_size, frame_size, channels), name="frame")]
     for i, f in enumerate(filters):
         kernel, stride = (5, 2) if i == 0 else (3, 1)
         stack += [
