@@ -8,7 +8,8 @@ code cell's outputs from that run, cleaned so the file reads the same on every m
 
 - stderr streams removed (TensorFlow's C-level notices; nbval never sees them, see ``PITFALLS.md``);
 - timings removed from Keras' progress lines (``- 3s - 86ms/step``): they differ on every machine;
-- a kept output holding an absolute path is refused: print paths relative to the notebook;
+- a kept output whose text (not its image data) holds an absolute path is refused: print paths
+  relative to the notebook;
 - PNG figures re-encoded with a 256-colour palette (plots need no more), and the whole file
   refused above :data:`MAX_NOTEBOOK_BYTES`;
 - execution counts numbered by position among the code cells, no papermill metadata, no
@@ -54,16 +55,31 @@ def scrub_text(text: str) -> str:
 
 
 def compress_png(data: str) -> str:
-    """A base64 PNG re-encoded with an adaptive 256-colour palette; the original if that is not smaller."""
+    """A base64 PNG re-encoded with an adaptive 256-colour palette; the original if that is not smaller.
+
+    Plots need no more than 256 colours, and the palette makes a figure 2-4 times smaller.
+    """
     from PIL import Image
 
     raw = base64.b64decode(data)
-    image = Image.open(io.BytesIO(raw))
-    palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette = Image.open(io.BytesIO(raw)).convert("RGB").quantize(
+        colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     out = io.BytesIO()
     palette.save(out, format="PNG", optimize=True)
     packed = out.getvalue()
     return base64.b64encode(packed).decode("ascii") if len(packed) < len(raw) else data
+
+
+def _text_of(outputs: list) -> str:
+    """What a reader sees as text in some outputs: streams, plain text, HTML, tracebacks (no image data)."""
+    parts = []
+    for output in outputs:
+        parts.append("".join(output.get("text", "")))
+        for key, value in (output.get("data") or {}).items():
+            if key.startswith("text/") or key.endswith("json"):
+                parts.append(value if isinstance(value, str) else json.dumps(value))
+        parts.extend(output.get("traceback", []))
+    return "\n".join(parts)
 
 
 def _kept_outputs(outputs: list) -> list:
@@ -106,8 +122,7 @@ def merge_rendered(source: nbformat.NotebookNode, executed: nbformat.NotebookNod
         # nbval treats a cell with outputs but no execution count as "unrun"; number it by
         # its position so the file does not change from one render to the next.
         cell.execution_count = number if cell.outputs else None
-        text = json.dumps(cell.outputs)
-        match = _ABSOLUTE_PATH.search(text)
+        match = _ABSOLUTE_PATH.search(_text_of(cell.outputs))
         if match:
             raise CourseError(f"Cell {cell.get('id')!r} prints an absolute path ({match.group(0)}); print a "
                               "relative one so the committed output is the same everywhere.")

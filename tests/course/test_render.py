@@ -116,3 +116,12 @@ def test_render_runs_the_notebook_in_smoke_profile_and_writes_in_place(tmp_path)
     assert [o["text"] for o in rendered.cells[2].outputs] == ["took 1.23 s\n"]
     assert "papermill" not in rendered.metadata
     assert len(rendered.cells) == 3
+
+
+def test_image_data_is_not_read_as_a_path_but_printed_text_is():
+    from hybridvid_lib.course.render import _text_of
+
+    image = {"output_type": "display_data", "data": {"image/png": "iVBO+/ab/cd/ef", "text/plain": "<Figure>"}}
+    assert "/ab/cd" not in _text_of([image])
+    html = {"output_type": "display_data", "data": {"text/html": "<p>/home/me/data/x</p>"}}
+    assert "/home/me/data/x" in _text_of([html])
