@@ -81,9 +81,10 @@ def _clips(class_name: str, build: int, groups: int | None = None) -> list[np.nd
 def _features(skeleton: np.ndarray, num_frames: int, origin: str, reverse: bool = False) -> np.ndarray:
     """``(num_frames, 36)`` float32 features of one clip: uniform frames, normalised as in the kit's pipeline.
 
-    ``origin="first"`` is exactly the pipeline's :func:`~hybridvid_lib.data.pipeline.joints.normalise` (centre on
-    the pelvis of the first frame where it is seen, divide by the frame size, unseen joints 0);
-    ``origin="clip"`` then moves the origin to the pelvis averaged over the clip, which treats every frame alike.
+    ``origin="clip"`` is exactly the pipeline's :func:`~hybridvid_lib.data.pipeline.joints.normalise` (centre on
+    the pelvis averaged over the frames where it is seen, divide by the frame size, unseen joints 0), which treats
+    every frame alike; ``origin="first"`` then moves the origin to the pelvis of the first frame where it is seen
+    (as ST-GCN's NTU preprocessing does), which makes the first frame special.
     ``reverse`` plays the sampled frames backwards before normalising: the same frames, in the opposite order.
     """
     from hybridvid_lib.data.pipeline.joints import JointLayout, normalise
@@ -101,10 +102,10 @@ def _features(skeleton: np.ndarray, num_frames: int, origin: str, reverse: bool 
     joints = normalise(clip[..., None], layout)[..., 0]  # (T, J, 3)
     seen = joints[..., 2] > 0
     xy = joints[..., :2]
-    if origin == "clip":
-        pelvis = xy[seen[:, layout.center], layout.center]
-        if len(pelvis):
-            xy = (xy - pelvis.mean(axis=0)) * seen[..., None]
+    if origin == "first":
+        with_pelvis = np.flatnonzero(seen[:, layout.center])
+        if len(with_pelvis):
+            xy = (xy - xy[with_pelvis[0], layout.center]) * seen[..., None]
     return xy.reshape(num_frames, -1).astype(np.float32)
 
 
@@ -138,9 +139,10 @@ def sit_stand_skeletons(part: str, num_frames: int, origin: str = "clip") -> tup
             backwards (that is how StickActions makes the class), so a reversed SitDown is a fair StandUp.
         num_frames: frames per sequence, taken uniformly over each clip (``sample_indices(..., "uniform")``).
         origin: where the coordinates are centred. ``"clip"`` (default): the pelvis averaged over the clip.
-            ``"first"``: the pelvis of the first frame, as the kit's skeleton pipeline does
-            (:func:`hybridvid_lib.data.pipeline.joints.normalise`); the first frame is then special, and even an
-            order-blind model can read the direction of the movement from where the pelvis ends up.
+            ``"clip"`` is what the kit's skeleton pipeline does (:func:`hybridvid_lib.data.pipeline.joints.normalise`).
+            ``"first"``: the pelvis of the first frame (as ST-GCN's NTU preprocessing does); the first frame is
+            then special, and even an order-blind model can read the direction of the movement from where the
+            pelvis ends up.
 
     Returns:
         ``x``: ``(N, num_frames, 36)`` float32, per frame the x and y of the 18 joints divided by the frame size

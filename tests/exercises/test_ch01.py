@@ -322,7 +322,7 @@ def test_sit_stand_skeletons_come_from_the_generator_as_documented():
     assert np.abs(pelvis.mean(axis=1)).max() < 0.02 and np.abs(x_train).max() < 1.0
     assert not any(np.array_equal(a, b) for a in x_test[::2] for b in x_train)  # other actors
     first, _ = sit_stand_skeletons("train", FRAMES, origin="first")
-    np.testing.assert_allclose(first[:, 0, :2], 0.0, atol=1e-6)  # the pipeline's origin: the first frame
+    np.testing.assert_allclose(first[:, 0, :2], 0.0, atol=1e-6)  # origin="first": the first frame's pelvis
 
 
 @pytest.mark.parametrize("args, words", [
