@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe
+from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
 
 __all__ = ["q1", "q2", "q3", "q4", "sit_stand_skeletons", "order_sequences", "confusion_case", "REASON_CHOICES",
            "SIT_STAND", "NUM_SKELETON_FEATURES"]
@@ -777,26 +777,7 @@ class MeanVsLstm(Question):
         )
 
     def _reported(self, measured: Any) -> dict[str, float]:
-        example = '`measured = {"mean_head": ..., "lstm_head": ...}`'
-        if not isinstance(measured, dict):
-            raise IncorrectAnswer(f"`measured` should be a dict of your two accuracies, {example}; got "
-                                  f"{describe(measured)}.")
-        missing = [k for k in self.KEYS if k not in measured]
-        if missing:
-            raise IncorrectAnswer(f"`measured` should have the keys {list(self.KEYS)}, {example}; it lacks "
-                                  f"{missing}.")
-        out = {}
-        for key in self.KEYS:
-            value = measured[key]
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = None
-            if number is None or isinstance(value, (bool, str)) or not 0.0 <= number <= 1.0:
-                raise IncorrectAnswer(f"`measured[{key!r}]` should be an accuracy, a number in [0, 1]; got "
-                                      f"{describe(value)}.")
-            out[key] = number
-        return out
+        return reported_accuracies(measured, self.KEYS)
 
 
 q1 = LstmHead("q1")

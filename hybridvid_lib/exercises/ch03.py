@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe
+from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
 
 __all__ = ["q1", "q2", "q3", "moving_dot_clips", "measured_receptive_field", "C3D_TIME_CHAIN",
            "DOT_FRAMES", "DOT_SIZE"]
@@ -372,22 +372,7 @@ class Conv3DvsFrames(Question):
         )
 
     def _reported(self, measured: Any) -> dict[str, float]:
-        example = '`measured = {"frame_model": ..., "c3d_model": ...}`'
-        if not isinstance(measured, dict) or any(k not in measured for k in self.KEYS):
-            raise IncorrectAnswer(f"`measured` should be a dict with the keys {list(self.KEYS)}, {example}; got "
-                                  f"{describe(measured)}.")
-        out = {}
-        for key in self.KEYS:
-            value = measured[key]
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = None
-            if number is None or isinstance(value, (bool, str)) or not 0.0 <= number <= 1.0:
-                raise IncorrectAnswer(f"`measured[{key!r}]` should be an accuracy, a number in [0, 1]; got "
-                                      f"{describe(value)}.")
-            out[key] = number
-        return out
+        return reported_accuracies(measured, self.KEYS)
 
 
 q1 = ReceptiveField("q1")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from hybridvid_lib.exercises.ch01 import order_sequences
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe
+from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
 
 __all__ = ["q1", "q2", "q3", "order_sequences", "reference_encoding", "ORDER_FRAMES", "ORDER_DIM"]
 
@@ -377,25 +377,7 @@ class PositionExperiment(Question):
         )
 
     def _reported(self, measured: Any) -> dict[str, float]:
-        example = '`measured = {"plain": ..., "positional": ...}`'
-        if not isinstance(measured, dict):
-            raise IncorrectAnswer(f"`measured` should be a dict of your two accuracies, {example}; got "
-                                  f"{describe(measured)}.")
-        missing = [k for k in self.KEYS if k not in measured]
-        if missing:
-            raise IncorrectAnswer(f"`measured` should have the keys {list(self.KEYS)}, {example}; it lacks {missing}.")
-        out = {}
-        for key in self.KEYS:
-            value = measured[key]
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = None
-            if number is None or isinstance(value, (bool, str)) or not 0.0 <= number <= 1.0:
-                raise IncorrectAnswer(f"`measured[{key!r}]` should be an accuracy, a number in [0, 1]; got "
-                                      f"{describe(value)}.")
-            out[key] = number
-        return out
+        return reported_accuracies(measured, self.KEYS)
 
 
 q1 = SinusoidalEncoding("q1")

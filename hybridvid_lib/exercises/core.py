@@ -272,3 +272,32 @@ def describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
     return f"a {type(value).__name__} ({_short_repr(value)})"
+
+
+def reported_accuracies(measured: Any, keys: Sequence[str]) -> dict[str, float]:
+    """The accuracies a learner reports in an experiment exercise, ``{key: number in [0, 1]}``, checked.
+
+    Raises:
+        IncorrectAnswer: not a dict, a key missing, or a value that is not a number in [0, 1]
+            (a bool or a string counts as not a number); the message shows the expected form.
+    """
+    example = "`measured = {" + ", ".join(f'"{k}": ...' for k in keys) + "}`"
+    if not isinstance(measured, dict):
+        count = {1: "one", 2: "two", 3: "three"}.get(len(keys), str(len(keys)))
+        raise IncorrectAnswer(f"`measured` should be a dict of your {count} accuracies with the keys "
+                              f"{list(keys)}, {example}; got {describe(measured)}.")
+    missing = [k for k in keys if k not in measured]
+    if missing:
+        raise IncorrectAnswer(f"`measured` should be a dict with the keys {list(keys)}, {example}; it lacks {missing}.")
+    out = {}
+    for key in keys:
+        value = measured[key]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, (bool, str)) or not 0.0 <= number <= 1.0:
+            raise IncorrectAnswer(f"`measured[{key!r}]` should be an accuracy, a number in [0, 1]; got "
+                                  f"{describe(value)}.")
+        out[key] = number
+    return out

@@ -386,7 +386,7 @@ def test_q4_an_untrained_lstm_fails_whatever_numbers_come_with_it(experiment, re
     ({"mean_head": 0.5, "lstm_head": 0.6}, ["you reported 0.60 for `lstm_head`", "never type the numbers"]),
     ({"mean_head": 1.0, "lstm_head": 0.5}, ["you reported 1.00 for `mean_head`", "which number belongs"]),
     ([0.5, 1.0], ["should be a dict of your two accuracies", "got a list of 2 items"]),
-    ({"mean": 0.5, "lstm": 1.0}, ["should have the keys ['mean_head', 'lstm_head']"]),
+    ({"mean": 0.5, "lstm": 1.0}, ["should be a dict with the keys ['mean_head', 'lstm_head']"]),
     ({"mean_head": 0.5, "lstm_head": 97}, ["a number in [0, 1]"]),
     ({"mean_head": 0.5, "lstm_head": "high"}, ["a number in [0, 1]"]),
 ])
