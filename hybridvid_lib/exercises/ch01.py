@@ -305,14 +305,6 @@ class LstmHead(Question):
     MIN_ACCURACY = 0.9  # of the held-out sequences put in the right class
     MIN_CONFIDENCE = 0.75  # mean probability given to the right class: a trained head is right *and* sure
 
-    def __init__(self, name: str):
-        super().__init__(name)
-        self._measured = ""
-
-    @property
-    def correct_note(self) -> str:  # type: ignore[override]
-        return self._measured
-
     def check_answer(self, build_lstm_head) -> None:
         keras = _keras()
         rng = np.random.default_rng(0)
@@ -330,7 +322,7 @@ class LstmHead(Question):
                 "LSTM layer; this exercise asks for `keras.layers.LSTM` (alone or inside "
                 "`keras.layers.Bidirectional`)."
             )
-        self._measured = (
+        self.measured_note = (
             f"trained for {self.EPOCHS} epochs ({seconds:.0f} s) on sequences whose two classes differ only in "
             f"order, your head put {accuracy:.2f} of {2 * self.TEST_PAIRS} held-out sequences (a sequence and its "
             f"reverse, {self.TEST_PAIRS} pairs) in the right class, giving the right class {confidence:.2f} on "
@@ -406,14 +398,6 @@ class ShortClips(Question):
     CASES = ((6, 16, 36), (1, 8, 4), (5, 5, 3), (3, 10, 2), (4, 9, 1))
     MEASURE_FRAMES, MEASURE_LENGTH = 6, 16
 
-    def __init__(self, name: str):
-        super().__init__(name)
-        self._measured = ""
-
-    @property
-    def correct_note(self) -> str:  # type: ignore[override]
-        return self._measured
-
     def check_answer(self, pad_with_mask, loop_clip) -> None:
         from hybridvid_lib.data.sampling import sample_indices
 
@@ -425,7 +409,7 @@ class ShortClips(Question):
             self._check_padding(pad_with_mask, sequence, t)
             expected = sequence[sample_indices(n, t, "uniform", short="loop")]
             self._check_loop(loop_clip, sequence, t, expected)
-        self._measured = self._measure(pad_with_mask, loop_clip)
+        self.measured_note = self._measure(pad_with_mask, loop_clip)
 
     @staticmethod
     def _check_padding(pad_with_mask: Any, sequence: np.ndarray, num_frames: int) -> None:
@@ -707,14 +691,6 @@ class MeanVsLstm(Question):
     TOLERANCE = 0.1  # reported vs re-measured accuracy (two different sets of actors)
     DEFAULT_FRAMES = 16  # for a model whose input leaves T open
 
-    def __init__(self, name: str):
-        super().__init__(name)
-        self._measured = ""
-
-    @property
-    def correct_note(self) -> str:  # type: ignore[override]
-        return self._measured
-
     def check_answer(self, mean_head, lstm_head, measured) -> None:
         keras = _keras()
         frames = {}
@@ -769,7 +745,7 @@ class MeanVsLstm(Question):
                     "`measured` from the predictions of these very models on `x_test` (never type the numbers), "
                     "and check which number belongs to which head."
                 )
-        self._measured = (
+        self.measured_note = (
             f"measured again {where}: mean head {scores['mean_head'][0]:.2f}, LSTM head {accuracy:.2f} "
             f"(you measured {reported['mean_head']:.2f} and {reported['lstm_head']:.2f}). The mean head gives a "
             "clip and its reverse the same answer, so on pairs it is right exactly once per pair: 0.50, however "

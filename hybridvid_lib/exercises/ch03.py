@@ -309,14 +309,6 @@ class Conv3DvsFrames(Question):
     TOLERANCE = 0.1
     CHECK_PAIRS = 48
 
-    def __init__(self, name: str):
-        super().__init__(name)
-        self._measured = ""
-
-    @property
-    def correct_note(self) -> str:  # type: ignore[override]
-        return self._measured
-
     def check_answer(self, frame_model, c3d_model, measured) -> None:
         keras = _keras()
         expected = (None, DOT_FRAMES, DOT_SIZE, DOT_SIZE, 1)
@@ -364,7 +356,7 @@ class Conv3DvsFrames(Question):
                     f"{scores[key][0]:.2f}. Compute `measured` from these very models' predictions on `x_test` "
                     "(never type the numbers), and check which number belongs to which model."
                 )
-        self._measured = (
+        self.measured_note = (
             f"measured again {where}: frame model {scores['frame_model'][0]:.2f}, tiny 3D CNN {accuracy:.2f} "
             f"(you measured {reported['frame_model']:.2f} and {reported['c3d_model']:.2f}). The frame model sees "
             "the same set of frames in a clip and its reverse, so it is right exactly once per pair; one 3 x 3 x 3 "

@@ -302,14 +302,6 @@ class PositionExperiment(Question):
     PLAIN_GAP = 1e-3  # largest change of a probability between a sequence and its reverse, order-blind
     TOLERANCE = 0.1
 
-    def __init__(self, name: str):
-        super().__init__(name)
-        self._measured = ""
-
-    @property
-    def correct_note(self) -> str:  # type: ignore[override]
-        return self._measured
-
     def check_answer(self, plain_model, positional_model, measured) -> None:
         keras = _keras()
         reported = self._reported(measured)
@@ -369,7 +361,7 @@ class PositionExperiment(Question):
                     "Compute `measured` from these very models' predictions on `x_test` (never type the numbers), "
                     "and check which number belongs to which model."
                 )
-        self._measured = (
+        self.measured_note = (
             f"measured again {where}: plain {scores['plain']:.2f}, positional {scores['positional']:.2f} (you "
             f"measured {reported['plain']:.2f} and {reported['positional']:.2f}). The plain model gives a sequence "
             f"and its reverse the same probabilities (largest difference {gap['plain']:.1e}), so on pairs it is right "

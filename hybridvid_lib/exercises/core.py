@@ -126,6 +126,9 @@ class Question:
         hints: one or more hints, gentlest first (``q.hint(n)`` shows the n-th).
         solution_code: reference solution, shown as code by :meth:`solution`.
         correct_note: optional sentence shown after "Correct" (what the learner just learned).
+        measured_note: set by a ``check_answer`` that measures something (an experiment that retrains or
+            re-evaluates the learner's models); shown after "Correct" instead of ``correct_note``, so the
+            verdict says what the check measured. Reset before every check.
     """
 
     title: str = ""
@@ -135,6 +138,7 @@ class Question:
 
     def __init__(self, name: str):
         self.name = name
+        self.measured_note = ""
 
     def __repr__(self) -> str:
         return f"<{self.name}: {self.title} - use {self.name}.check(...), {self.name}.hint(), {self.name}.solution()>"
@@ -157,6 +161,7 @@ class Question:
 
     def evaluate(self, *answers: Any) -> Feedback:
         """The feedback :meth:`check` would show, without showing it."""
+        self.measured_note = ""
         try:
             self._bind(answers)
             for value in answers:
@@ -167,7 +172,7 @@ class Question:
             self.check_answer(*answers)
         except IncorrectAnswer as err:
             return Feedback("incorrect", str(err))
-        return Feedback("correct", self.correct_note)
+        return Feedback("correct", self.measured_note or self.correct_note)
 
     def hint(self, n: int = 1) -> None:
         """Show hint number ``n`` (1 = the gentlest)."""

@@ -6,7 +6,6 @@ mean-pooling head and a head that ignores its input must fail, a trained LSTM he
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 
@@ -18,22 +17,7 @@ from hybridvid_lib.exercises.ch01 import (
     sit_stand_skeletons,
 )
 
-
-@pytest.fixture(scope="module")
-def keras():
-    from hybridvid_lib.tf_setup import import_tensorflow
-
-    import_tensorflow()
-    import keras as keras_module
-
-    return keras_module
-
-
-def _solution(question, **names):
-    """The names the reference solution of ``question`` defines, run with ``names`` in scope."""
-    namespace = {"np": np, **names}
-    exec(inspect.cleandoc(question.solution_code), namespace)
-    return namespace
+from tests.support.exercises import solution_namespace as _solution
 
 
 def test_importing_the_checks_does_not_import_tensorflow():

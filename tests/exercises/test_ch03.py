@@ -6,7 +6,6 @@ re-measuring trained models (a few seconds of training each).
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 
@@ -18,21 +17,7 @@ from hybridvid_lib.exercises.ch03 import (
 )
 from hybridvid_lib.models.receptive_field import chain_receptive_fields
 
-
-@pytest.fixture(scope="module")
-def keras():
-    from hybridvid_lib.tf_setup import import_tensorflow
-
-    import_tensorflow()
-    import keras as keras_module
-
-    return keras_module
-
-
-def _solution(question, **names):
-    namespace = {"np": np, **names}
-    exec(inspect.cleandoc(question.solution_code), namespace)
-    return namespace
+from tests.support.exercises import solution_namespace as _solution
 
 
 def test_importing_the_checks_does_not_import_tensorflow():

@@ -5,7 +5,6 @@ q3 judges what two trained heads do, so its tests train small self-attention mod
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 
@@ -17,22 +16,7 @@ from hybridvid_lib.exercises.ch04 import (
 )
 from hybridvid_lib.layers.position_encoding import sinusoidal_table
 
-
-@pytest.fixture(scope="module")
-def keras():
-    from hybridvid_lib.tf_setup import import_tensorflow
-
-    import_tensorflow()
-    import keras as keras_module
-
-    return keras_module
-
-
-def _solution(question, **names):
-    """The names the reference solution of ``question`` defines, run with ``names`` in scope."""
-    namespace = {"np": np, **names}
-    exec(inspect.cleandoc(question.solution_code), namespace)
-    return namespace
+from tests.support.exercises import solution_namespace as _solution
 
 
 def test_importing_the_checks_does_not_import_tensorflow():
