@@ -35,7 +35,8 @@ def draw_skeleton(
 
     Args:
         frame: ``(H, W, 3)`` uint8 RGB (already enlarged by ``scale`` if the joints are not).
-        joints: ``(J, 3)`` float: x pixel, y pixel, confidence (the StickActions skeleton format).
+        joints: ``(J, 3)`` float: x pixel, y pixel, confidence (the StickActions skeleton format), or
+            ``(J, 3, M)`` for ``M`` persons (all are drawn; an empty slot has confidence 0).
         graph: the skeleton graph whose ``edges`` are drawn as bones.
         scale: factor from joint coordinates to ``frame`` pixels (the ``enlarge`` factor).
         min_confidence: joints below it (hidden or outside the frame) and their bones are not drawn.
@@ -44,9 +45,16 @@ def draw_skeleton(
         A new ``(H, W, 3)`` uint8 frame.
     """
     joints = np.asarray(joints, dtype=np.float32)
+    if joints.ndim == 3 and joints.shape[0] == graph.num_joints:  # (J, 3, M): every person in turn
+        out = frame
+        for person in range(joints.shape[2]):
+            out = draw_skeleton(out, joints[:, :, person], graph, scale=scale, min_confidence=min_confidence,
+                                bone_color=bone_color, joint_color=joint_color)
+        return np.ascontiguousarray(out).copy() if out is frame else out
     if joints.ndim != 2 or joints.shape[0] != graph.num_joints or joints.shape[1] < 2:
         raise ValueError(
-            f"draw_skeleton expects joints of shape ({graph.num_joints}, 3) for graph {graph.name!r}; "
+            f"draw_skeleton expects joints of shape ({graph.num_joints}, 3) or ({graph.num_joints}, 3, persons) "
+            f"for graph {graph.name!r}; "
             f"got {joints.shape}."
         )
     out = np.ascontiguousarray(frame).copy()

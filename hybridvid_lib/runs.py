@@ -81,7 +81,8 @@ def train_and_evaluate(
         settings: the resolved profile.
         seed: seeds the model's initial weights and every pipeline draw.
         run_dir: the run folder; an interrupted run resumes, one made with other options is refused.
-        options: the model builder's options (``model_info(name)["options"]``).
+        options: the model builder's options (``model_info(name)["options"]``), over those the dataset
+            decides (:func:`dataset_options`: a skeleton model's graph, channels and persons).
         dataset_name: the ``dataset`` of the result entry (default ``ds.format``; e.g. ``stickactions-hard``).
         strict: refuse skipped samples instead of warning.
         verbose: Keras' verbosity (2: one line per epoch).
@@ -107,8 +108,8 @@ def train_and_evaluate(
     from hybridvid_lib.seeding import set_seed
     from hybridvid_lib.training import load_run_state, predict_dataset, to_plain, train_model
 
-    options = dict(options or {})
     inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
+    options = {**(dataset_options(name, ds) if model is None else {}), **(options or {})}
     set_seed(seed)
     if model is None:
         model = build_model(name, settings, ds.num_classes, **options)
@@ -144,6 +145,32 @@ def train_and_evaluate(
         **({"protocol": ds.metadata["protocol"]} if ds.metadata.get("protocol") else {}), **extras,
     )
     return RunResult(model, history, metrics, entry, y_true, y_prob, run_dir, pipelines)
+
+
+def dataset_options(name: str, ds: DatasetSplit) -> dict[str, Any]:
+    """Builder options of model ``name`` that the dataset decides: for a ``joints`` input, its skeleton.
+
+    A skeleton model must be built for the dataset's joints: ``graph`` (the skeleton graph's name, e.g.
+    ``"stick_figure"`` for StickActions, ``"ntu_rgbd"`` for NTU RGB+D), ``channels`` (``C`` of
+    ``(T, J, C[, M])``) and ``persons`` (``M``; ``None`` for files without a person axis). Only options the
+    builder accepts are returned, so ``hybridvid train --model stgcn --format ntu`` needs no ``--option``;
+    options given by the caller win over these (see :func:`train_and_evaluate`).
+
+    Example: ``dataset_options("stgcn", ntu_ds) == {"graph": "ntu_rgbd", "channels": 3, "persons": 2}``.
+    """
+    from hybridvid_lib.data.pipeline.sources import joint_layout
+    from hybridvid_lib.data.skeletons import SKELETON_GRAPHS
+    from hybridvid_lib.models import model_info
+
+    info = model_info(name)
+    if "joints" not in info["inputs"]:
+        return {}
+    layout = joint_layout(ds)
+    derived: dict[str, Any] = {"channels": layout.channels, "persons": layout.persons}
+    graph_name = (ds.metadata.get("skeleton") or {}).get("name")
+    if graph_name in SKELETON_GRAPHS:
+        derived["graph"] = graph_name
+    return {key: value for key, value in derived.items() if key in info["options"]}
 
 
 def input_options(model: Any, ds: DatasetSplit, settings: Settings) -> dict[str, Any]:

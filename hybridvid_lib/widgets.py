@@ -39,7 +39,7 @@ class FramePlayer:
     """A frame scrubber with play/pause, a class picker and an optional skeleton overlay.
 
     Args:
-        load_clip: ``load_clip(class_name) -> (frames (T, H, W, 3) uint8 RGB, joints (T, J, 3) or None)``.
+        load_clip: ``load_clip(class_name) -> (frames (T, H, W, 3) uint8 RGB, joints (T, J, 3[, M]) or None)``.
         class_names: the classes offered by the picker; the first one is shown first.
         graph: skeleton graph used to draw ``joints`` (needed only when clips carry joints).
         fps: playback speed of the Play button.

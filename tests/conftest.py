@@ -1,6 +1,7 @@
 """Shared fixtures: every file a test reads is written by the tests themselves.
 
 - ``stickactions_smoke``: one tiny StickActions set (preset ``smoke``, seed 0), built once per session.
+- ``stickactions_two_persons``: the same size with a second actor in every clip (two-person joints, as ``hard``).
 - ``make_video``: write a small synthetic video file (moving square) of a chosen size and length.
 """
 
@@ -50,4 +51,24 @@ def stickactions_smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("stickactions") / "smoke"
     generate_stickactions(out, preset="smoke", seed=0, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def stickactions_two_persons(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``smoke``-sized StickActions set whose every clip has a second actor: ``(T, J, 3, 2)`` joint files.
+
+    Built from a preset registered for the build only (``hard`` itself takes minutes).
+    """
+    import dataclasses
+
+    from hybridvid_lib.data.synth import PRESETS, generate_stickactions
+
+    name = "smoke_two_persons"
+    PRESETS[name] = dataclasses.replace(PRESETS["smoke"], name=name, distractor_prob=1.0)
+    try:
+        out = tmp_path_factory.mktemp("stickactions") / name
+        generate_stickactions(out, preset=name, seed=0, progress=False, workers=1)
+    finally:
+        PRESETS.pop(name)
     return out

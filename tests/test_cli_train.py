@@ -136,3 +136,19 @@ def test_train_on_ntu_skeletons_end_to_end(joints_probe, tmp_path, capsys):
     capsys.readouterr()
     assert main([*args[:-2], "--out", str(tmp_path / "x"), "--split", "2"]) == 2
     assert "no numbered splits" in capsys.readouterr().err
+
+
+def test_stgcn_trains_on_ntu_skeletons_with_no_option(tmp_path, capsys):
+    # The command as written: the NTU graph, 3 channels and 2 persons come from the dataset.
+    from tests.support.mock_data import write_mock_ntu
+
+    ntu = write_mock_ntu(tmp_path / "ntu")
+    run = tmp_path / "run"
+    with pytest.warns(SkippedVideosWarning):
+        assert main(["train", "--model", "stgcn", "--format", "ntu", "--root", str(ntu["root"]), "--protocol", "xsub",
+                     "--profile", "smoke", "--out", str(run)]) == 0
+    (result,) = load_metrics(run / "metrics.json")["results"]
+    assert result["model"] == "stgcn" and result["num_test_videos"] == 2
+    assert result["options"] == {"graph": "ntu_rgbd", "channels": 3, "persons": 2}
+    assert math.isfinite(result["final_train_loss"])
+    capsys.readouterr()

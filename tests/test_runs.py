@@ -64,3 +64,22 @@ def test_a_flow_model_gets_its_flow_cache_and_stack_length_from_its_inputs(stick
     assert set(features) == {"flow", "index"} and tuple(features["flow"].shape[1:]) == (32, 32, 6)
     assert len(list((root / "flow").rglob("*.flow.npy"))) == len(ds.train) + len(ds.test)  # cached once
     assert run.entry["num_test_videos"] == len(ds.test)
+
+
+def test_a_skeleton_model_is_built_for_the_datasets_joints(stickactions_smoke, stickactions_two_persons, tmp_path):
+    from hybridvid_lib.runs import dataset_options
+    from tests.support.mock_data import write_mock_ntu
+
+    one = load_dataset("stickactions", stickactions_smoke)
+    two = load_dataset("stickactions", stickactions_two_persons)
+    ntu = load_dataset("ntu", write_mock_ntu(tmp_path / "ntu")["root"], protocol="xsub")
+    assert dataset_options("stgcn", one) == {"graph": "stick_figure", "channels": 3, "persons": None}
+    assert dataset_options("stgcn", two) == {"graph": "stick_figure", "channels": 3, "persons": 2}
+    assert dataset_options("stgcn", ntu) == {"graph": "ntu_rgbd", "channels": 3, "persons": 2}
+    assert dataset_options("cnn_lstm", two) == {}  # no joints input, nothing to decide
+
+    # Trained on two-person clips with no option given; an option the caller gives wins.
+    run = train_and_evaluate("stgcn", two.with_validation(0.25, seed=0), SMOKE, seed=0, run_dir=tmp_path / "run",
+                             options={"channels": 3}, verbose=0)
+    assert run.model.input["joints"].shape[1:] == (SMOKE.num_frames, 18, 3, 2)
+    assert run.entry["options"]["persons"] == 2 and run.y_prob.shape == (len(two.test), two.num_classes)

@@ -319,3 +319,21 @@ def test_a_clip_and_its_time_reverse_get_the_same_origin(stickactions_smoke):
     backward = joints_for_epoch(raw, indices[::-1], 0, False, layout=layout, training=False)
     np.testing.assert_allclose(backward[::-1], forward, atol=1e-6)
     np.testing.assert_allclose(backward.mean(axis=0), forward.mean(axis=0), atol=1e-6)
+
+
+def test_two_person_stickactions_joints_keep_both_persons_on_the_first_ones_origin(stickactions_two_persons):
+    from hybridvid_lib.data.pipeline.joints import normalise
+    from hybridvid_lib.data.pipeline.sources import joint_layout
+
+    ds = load_dataset("stickactions", stickactions_two_persons)
+    layout = joint_layout(ds)
+    assert ds.metadata["persons"] == 2 and layout.persons == 2
+    settings = resolve_settings("smoke")
+    pipe = build_pipeline(ds, "test", settings, inputs=("joints",), training=False)
+    assert pipe.element_spec_doc.startswith(f'{{"joints": (B, {settings.num_frames}, 18, 3, 2) float32')
+    features, _ = next(iter(pipe.dataset))
+    record = ds.test[int(features["index"][0])]
+    stored = np.load(record.skeleton_path)
+    assert stored.shape[1:] == (18, 3, 2) and stored[..., 2, 1].sum() > 0  # the second actor is there
+    idx = sample_indices(len(stored), settings.num_frames, settings.sampling)
+    np.testing.assert_allclose(features["joints"][0].numpy(), normalise(stored[idx], layout), atol=1e-6)

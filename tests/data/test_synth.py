@@ -340,3 +340,64 @@ def test_hard_clip_has_the_preset_size_and_length():
     hard = PRESETS["hard"]
     assert frames.shape[1:] == (*hard.frame_size, 3) and frames.dtype == np.uint8
     assert hard.num_frames[0] <= len(frames) <= hard.num_frames[1] and len(skeleton) == len(frames)
+
+
+# --------------------------------------------------------------------------- the second actor in the joints
+def test_hard_skeletons_carry_the_second_actor_as_a_second_person():
+    """A pose estimator sees every person: the hard preset's joints hold the distractor too, as NTU stores bodies."""
+    hard = PRESETS["hard"]
+    assert hard.persons == 2 and SMOKE.persons is None and PRESETS["default"].persons is None
+    always = dataclasses.replace(hard, distractor_prob=1.0)
+    never = dataclasses.replace(hard, distractor_prob=1e-12)  # persons 2, but the draw never gives one
+    style = make_group_style(np.random.default_rng(3), hard)
+    frames, both = render_clip("Wave", np.random.default_rng(5), style, always)
+    _, alone = render_clip("Wave", np.random.default_rng(5), style, never)
+    assert both.shape == (len(frames), STICK_FIGURE.num_joints, 3, 2) and both.dtype == np.float32
+    assert alone.shape == both.shape and np.all(alone[..., 1] == 0)  # an empty slot is zeros
+    assert both[..., 2, :].sum(axis=(0, 1)).min() > 0  # both persons seen
+    # The slots hold two different bodies: the main actor (as in the one-actor clip) and the smaller distractor.
+    main = [m for m in range(2) if np.allclose(both[..., m], alone[..., 0])]
+    assert len(main) == 1
+    other = both[..., 1 - main[0]]
+    height = lambda s: np.ptp(s[..., 1][s[..., 2] > 0])  # noqa: E731 - vertical extent of the seen joints
+    assert height(other) < height(alone[..., 0])
+
+
+def test_the_most_prominent_person_comes_first_even_when_it_is_not_the_actor():
+    from hybridvid_lib.data.synth.scene import order_persons
+
+    actor = np.ones((4, 18, 3), np.float32)
+    small = np.full((4, 18, 3), 2.0, np.float32)
+    assert np.array_equal(order_persons([actor, small], [60.0, 30.0])[..., 0], actor)
+    hidden = actor.copy()
+    hidden[:, :12, 2] = 0  # two thirds of the actor's joints behind an occluder
+    ordered = order_persons([hidden, small], [60.0, 30.0])
+    assert ordered.shape == (4, 18, 3, 2) and np.array_equal(ordered[..., 0], small)
+    empty = np.zeros_like(actor)
+    assert np.array_equal(order_persons([actor, empty], [60.0, 0.0])[..., 1], empty)
+
+
+def test_a_version_1_build_of_a_one_actor_preset_is_kept_and_relabelled(tmp_path):
+    """Version 2 changed only the files of presets with a second actor: older smoke/default builds stay valid."""
+    from hybridvid_lib.data.synth import VERSION
+
+    out = tmp_path / "sa"
+    generate_stickactions(out, preset="smoke", seed=0, progress=False, workers=1)
+    meta = json.loads((out / METADATA_NAME).read_text())
+    assert VERSION == 2 and meta["version"] == 2 and "persons" not in meta
+    (out / METADATA_NAME).write_text(json.dumps({**meta, "version": 1}))
+    summary = generate_stickactions(out, preset="smoke", seed=0, progress=False, workers=1)
+    assert summary["built"] == 0 and not summary["reused"]  # nothing rendered, the metadata rewritten
+    assert json.loads((out / METADATA_NAME).read_text())["version"] == 2
+    assert generate_stickactions(out, preset="smoke", seed=0, progress=False)["reused"]
+
+
+def test_a_version_1_build_of_the_hard_preset_must_be_rebuilt(tmp_path):
+    from hybridvid_lib.data.synth.generate import _existing_build, metadata
+
+    out = tmp_path / "sa"
+    out.mkdir()
+    (out / METADATA_NAME).write_text(json.dumps({**metadata(PRESETS["hard"], 0, complete=True), "version": 1}))
+    with pytest.raises(DatasetError, match=r"preset hard, seed 0 \(version 1\).*--force"):
+        _existing_build(out, PRESETS["hard"], 0, force=False)
+    assert metadata(PRESETS["hard"], 0, complete=True)["persons"] == 2

@@ -77,3 +77,15 @@ def test_enlarge_and_png():
     big = enlarge(frame, 3)
     assert big.shape == (6, 6, 3) and (big[:3, :3] == frame[0, 0]).all()
     assert encode_png(big).startswith(PNG_SIGNATURE)
+
+
+def test_draw_skeleton_draws_every_person_of_a_two_person_pose():
+    frame = np.zeros((20, 20, 3), np.uint8)
+    pose = np.zeros((STICK_FIGURE.num_joints, 3, 2), np.float32)
+    pose[:, 0, 0], pose[:, 1, 0], pose[:, 2, 0] = 4, np.linspace(2, 17, STICK_FIGURE.num_joints), 1
+    drawn_one = draw_skeleton(frame, pose, STICK_FIGURE)  # the second slot is empty (confidence 0)
+    assert drawn_one[:, 4].any() and not drawn_one[:, 15].any()
+    pose[..., 1] = pose[..., 0]
+    pose[:, 0, 1] = 15
+    drawn_two = draw_skeleton(frame, pose, STICK_FIGURE)
+    assert drawn_two[:, 4].any() and drawn_two[:, 15].any() and (frame == 0).all()

@@ -4,7 +4,8 @@
 
     stickactions.json                                    metadata; written last, "complete": true when whole
     videos/<Class>/v_<Class>_g<GG>_c<CC>.avi             MJPG, RGB, 25 fps
-    videos/<Class>/v_<Class>_g<GG>_c<CC>.skeleton.npy    float32 (T, J, 3): x pixel, y pixel, confidence
+    videos/<Class>/v_<Class>_g<GG>_c<CC>.skeleton.npy    float32 (T, J, 3): x pixel, y pixel, confidence;
+                                                         (T, J, 3, 2) when metadata "persons" is 2 (preset hard)
     splits/classInd.txt, trainlist0N.txt, testlist0N.txt UCF101 list format, N = 1..3
 
 The lists are read exactly as UCF101's (:func:`~hybridvid_lib.data.datasets.ucf101.read_ucf_style_lists`).

@@ -68,13 +68,15 @@ def load_flow_square(flow_cache, record, size: int, zero_field: np.ndarray) -> n
     return resize_square(flow, size)
 
 
-def load_joints(path: str, num_joints: int) -> np.ndarray:
-    """Joints of one video as ``(T, num_joints, 3)`` float32 (x pixel, y pixel, confidence).
+def load_joints(path: str, num_joints: int, persons: int | None = None) -> np.ndarray:
+    """Joints of one video as ``(T, num_joints, 3)`` float32 (x pixel, y pixel, confidence), or
+    ``(T, num_joints, 3, persons)`` when the files hold ``persons`` person slots.
 
     Raises:
         ValueError: the array has another shape, or no frame.
     """
     joints = np.load(path, allow_pickle=False)
-    if joints.ndim != 3 or joints.shape[1:] != (num_joints, 3) or len(joints) == 0:
-        raise ValueError(f"expected a (T, {num_joints}, 3) array with T >= 1; got shape {joints.shape}")
+    tail = (num_joints, 3) if persons is None else (num_joints, 3, persons)
+    if joints.shape[1:] != tail or len(joints) == 0:
+        raise ValueError(f"expected a (T, {', '.join(map(str, tail))}) array with T >= 1; got shape {joints.shape}")
     return joints.astype(np.float32, copy=False)

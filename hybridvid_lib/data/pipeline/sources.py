@@ -152,7 +152,7 @@ class JointsSource(Source):
             if self.layout.persons is None:  # one person slot: (T, J, C), no person axis
                 joints = joints[..., 0]
         else:
-            joints = load_joints(str(path), self.layout.num_joints)
+            joints = load_joints(str(path), self.layout.num_joints, self.layout.persons)
         if joints.shape[1:] != self.tail:
             raise ValueError(f"expected joints of shape {self.layout.shape_doc()}; got {joints.shape}")
         return joints

@@ -5,6 +5,7 @@
     <out>/stickactions.json                             metadata; "complete": true once the set is whole
     <out>/videos/<Class>/v_<Class>_g<GG>_c<CC>.avi      MJPG, 25 fps, RGB content
     <out>/videos/<Class>/v_<Class>_g<GG>_c<CC>.skeleton.npy   float32 (T, J, 3): x, y, confidence
+                                                        (T, J, 3, 2) with a second actor (preset hard)
     <out>/splits/classInd.txt, trainlist0N.txt, testlist0N.txt   (N = 1, 2, 3)
 
 ``stickactions.json`` is written first with ``"complete": false`` (it marks the folder as a
@@ -39,7 +40,10 @@ from hybridvid_lib.io_utils import (
     PARTIAL_SUFFIX, atomic_save_npy, atomic_write_json, atomic_write_text, remove_partials,
 )
 
-VERSION = 1  # bump when a change to the generator changes the frames of a given seed
+VERSION = 2  # bump when a change to the generator changes the files of a given seed
+# Version 2 added the second actor to the skeleton files of presets that have one; the files of the
+# other presets are the same as version 1's, so such a build is kept (see _existing_build).
+_UNCHANGED_SINCE = {1: lambda preset: preset.persons is None}
 METADATA_NAME = "stickactions.json"
 FPS = 25
 NUM_SPLITS = 3
@@ -78,7 +82,8 @@ def synthesize_clip(class_name: str, preset: str = "default", seed: int = 0, gro
     """Frames and joints of one StickActions clip, exactly as a build with this seed writes it.
 
     Handy to look at a clip without building the set. Returns ``frames`` ``(T, H, W, 3)`` uint8
-    RGB and ``skeleton`` ``(T, J, 3)`` float32 (x, y, confidence); see :func:`.scene.render_clip`.
+    RGB and ``skeleton`` ``(T, J, 3)`` float32 (x, y, confidence), ``(T, J, 3, 2)`` for a preset with
+    a second actor; see :func:`.scene.render_clip`.
     """
     p = get_preset(preset)
     _check_seed(seed)
@@ -123,7 +128,7 @@ def metadata(preset: StickPreset, seed: int, *, complete: bool) -> dict[str, Any
         "skeleton": STICK_FIGURE.to_dict(), "fps": FPS, "frame_size": list(preset.frame_size),
         "num_videos": preset.num_videos(len(CLASSES)), "groups": preset.groups,
         "clips_per_group": preset.clips_per_group, "folds": group_folds(preset.groups),
-        "factors": preset.factors(),
+        "factors": preset.factors(), **({"persons": preset.persons} if preset.persons else {}),
     }
 
 
@@ -212,6 +217,8 @@ def _existing_build(out: Path, preset: StickPreset, seed: int, force: bool) -> d
         return None
     wanted = (VERSION, preset.name, seed)
     found = (meta.get("version"), meta.get("preset"), meta.get("seed"))
+    if found[0] in _UNCHANGED_SINCE and _UNCHANGED_SINCE[found[0]](preset):
+        found = (VERSION, *found[1:])  # an older build whose files this version writes alike
     if found != wanted:
         raise DatasetError(
             f"{out} already holds StickActions preset {found[1]}, seed {found[2]} (version {found[0]}); "
@@ -282,7 +289,8 @@ def generate_stickactions(out: str | Path, preset: str = "default", seed: int = 
     stale_lists = [name for name, text in lists.items()
                    if not (out / "splits" / name).is_file()
                    or (out / "splits" / name).read_text(encoding="utf-8") != text]
-    reused = bool(meta and meta.get("complete") is True and not todo and not stale_lists)
+    reused = bool(meta and meta.get("complete") is True and meta.get("version") == VERSION and not todo
+                  and not stale_lists)
     n_workers = 1
     if not reused:
         atomic_write_json(out / METADATA_NAME, metadata(p, seed, complete=False))

@@ -7,6 +7,9 @@
 ``hard``   more groups, 160x120 frames, strong nuisances, occluders and a second actor
 ========  =========================================================================
 
+The skeleton files of a preset with a second actor (``hard``) hold both persons, ``(T, J, 3, 2)``,
+as a pose estimator would report them; the others hold the one actor, ``(T, J, 3)``.
+
 Distances are fractions of the frame so that a preset reads the same at any size.
 """
 
@@ -87,6 +90,12 @@ class StickPreset:
         if self.clips_per_group < 1 or not 2 <= self.num_frames[0] <= self.num_frames[1]:
             raise ValueError(f"Preset {self.name!r}: needs clips_per_group >= 1 and "
                              f"2 <= num_frames[0] <= num_frames[1].")
+
+    @property
+    def persons(self) -> int | None:
+        """Person slots of the skeleton files: 2 when clips may hold a second actor, else ``None`` (one actor,
+        ``(T, J, 3)`` files without a person axis)."""
+        return 2 if self.distractor_prob > 0 else None
 
     def num_videos(self, num_classes: int) -> int:
         """Videos in a build with ``num_classes`` classes."""

@@ -187,6 +187,9 @@ def render_clip(class_name: str, rng: np.random.Generator, style: GroupStyle,
         frames: ``(T, H, W, 3)`` uint8 RGB, ``(H, W) = preset.frame_size``.
         skeleton: ``(T, J, 3)`` float32 joints of the main actor in frame pixels after camera
             motion: x, y, confidence (1 visible, 0 outside the frame or behind an occluder).
+            A preset with a second actor (``preset.persons == 2``) gives ``(T, J, 3, 2)``: every
+            person in the scene, as a pose estimator reports them (see :func:`order_persons`),
+            the second slot all zeros when the clip has no second actor.
 
     A reverse class is rendered as its forward class and reversed, so for two generators in the
     same state ``render_clip("StandUp", ...)`` is ``render_clip("SitDown", ...)`` backwards.
@@ -229,7 +232,24 @@ def _render_forward(class_name: str, rng: np.random.Generator, style: GroupStyle
             x0, y0, x1, y1 = np.rint(occ.boxes[t] - (ox, oy, ox, oy)).astype(int)
             cv2.rectangle(frame, (x0, y0), (x1, y1), occ.color, -1)
 
-    skeleton = np.empty((num_frames, NUM_JOINTS, 3), dtype=np.float32)
+    skeleton = _observed_joints(joints, offsets, occluders, h, w)
+    if preset.persons is not None:  # every person a pose estimator would see; an empty slot is zeros
+        if distractor is not None:
+            second, second_height = _observed_joints(distractor[0], offsets, occluders, h, w), float(distractor[3])
+        else:
+            second, second_height = np.zeros_like(skeleton), 0.0
+        skeleton = order_persons([skeleton, second], [float(heights.mean()), second_height])
+    return _light_and_noise(rng, preset, frames), skeleton
+
+
+def _observed_joints(joints: np.ndarray, offsets: np.ndarray, occluders, h: int, w: int) -> np.ndarray:
+    """``(T, J, 3)`` float32 x, y in frame pixels after the camera motion, and confidence.
+
+    Confidence is 1 where the joint is inside the frame and not behind an occluder, else 0. (The
+    main actor is drawn over the second one; where its limbs hide the other's joints, those still
+    count as seen: the figures are thin sticks.)
+    """
+    skeleton = np.empty(joints.shape[:2] + (3,), dtype=np.float32)
     xy = joints - offsets[:, None, :]
     skeleton[..., :2] = xy
     visible = (xy[..., 0] >= 0) & (xy[..., 0] <= w - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= h - 1)
@@ -239,7 +259,22 @@ def _render_forward(class_name: str, rng: np.random.Generator, style: GroupStyle
                   & (xy[..., 1] >= b[:, None, 1]) & (xy[..., 1] <= b[:, None, 3]))
         visible &= ~inside
     skeleton[..., 2] = visible
-    return _light_and_noise(rng, preset, frames), skeleton
+    return skeleton
+
+
+def order_persons(skeletons: list[np.ndarray], heights_px: list[float]) -> np.ndarray:
+    """Stack per-person joints ``(T, J, 3)`` into ``(T, J, 3, M)``, most prominent person first.
+
+    A pose estimator does not know who the actor of the labelled action is: it reports every
+    body it finds, and pipelines keep the most prominent ones (ST-GCN's Kinetics data keeps the
+    two with the highest summed joint confidence). Here prominence is the number of seen joints
+    over the clip times the person's height in pixels, so a large, visible actor comes first and
+    a main actor hidden behind occluders can lose the first slot to the second actor, as it can
+    with a real estimator. Ties keep the given order.
+    """
+    scores = [float(s[..., 2].sum()) * h for s, h in zip(skeletons, heights_px)]
+    order = sorted(range(len(skeletons)), key=lambda i: -scores[i])
+    return np.stack([skeletons[i] for i in order], axis=-1)
 
 
 def _light_and_noise(rng: np.random.Generator, preset: StickPreset, frames: np.ndarray) -> np.ndarray:
