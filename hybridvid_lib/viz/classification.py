@@ -227,3 +227,53 @@ def plot_leaderboard(
     ax.set_title(title or "leaderboard")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def plot_per_class_comparison(
+    per_class: Mapping[str, Mapping[str, float | None]],
+    *,
+    highlight: Sequence[str] = (),
+    chance: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Per-class accuracy of several models side by side: one group of horizontal bars per class.
+
+    Args:
+        per_class: ``{model: {class: accuracy or None}}``, every model over the same classes
+            (``evaluate_predictions(...)["per_class_accuracy"]`` of each model), drawn in this order.
+        highlight: classes whose names are drawn in bold orange (e.g. the time-reverse pairs).
+        chance: draw a dotted vertical line at this accuracy.
+    """
+    if not per_class:
+        raise ValueError("per_class must map at least one model name to its per-class accuracies.")
+    models = list(per_class)
+    classes = list(per_class[models[0]])
+    for name in models[1:]:
+        if list(per_class[name]) != classes:
+            raise ValueError(f"every model must cover the same classes in the same order; {name!r} differs from "
+                             f"{models[0]!r}.")
+    unknown = [h for h in highlight if h not in classes]
+    if unknown:
+        raise ValueError(f"Cannot highlight unknown classes {unknown}; known classes: {', '.join(classes)}.")
+    fig, ax = figure_and_axes(ax, (7.0, max(3.0, 0.22 * len(classes) * len(models) + 1.5)))
+    height = 0.8 / len(models)
+    ys = np.arange(len(classes))
+    for i, name in enumerate(models):
+        values = [per_class[name][c] for c in classes]
+        offsets = ys - 0.4 + height * (i + 0.5)
+        ax.barh(offsets, [v or 0.0 for v in values], height=height, label=name)
+    if chance is not None:
+        ax.axvline(chance, color="gray", linestyle=":", label=f"chance ({chance:.2f})")
+    ax.set_yticks(ys, classes)
+    for label in ax.get_yticklabels():
+        if label.get_text() in highlight:
+            label.set_color(HIGHLIGHT_COLOR)
+            label.set_fontweight("bold")
+    ax.set_ylim(len(classes) - 0.5, -0.5)
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("accuracy (recall)")
+    ax.set_title(title or "per-class accuracy")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize="small")
+    return fig
