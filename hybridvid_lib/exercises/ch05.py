@@ -316,7 +316,7 @@ class HiddenJointsExperiment(Question):
     ``measured`` is ``{"plain": float, "robust": float}``: each model's accuracy on the notebook's test sequences
     with joints hidden. The check measures both models again on sequences of other actors with 30% of the joints
     hidden by its own draw; the robust model must beat the plain one there by at least 0.1, both must be graph
-    networks (a ``GraphConv`` inside), and the reported numbers must be within 0.1 of the check's.
+    networks (a ``GraphConv`` inside), and the reported numbers must be within 0.15 of the check's.
     """
 
     title = "Measure it: a graph network trained with and without hidden joints, tested on hidden joints"
@@ -366,7 +366,7 @@ class HiddenJointsExperiment(Question):
 
     KEYS = ("plain", "robust")
     MIN_GAIN = 0.1
-    TOLERANCE = 0.1
+    TOLERANCE = 0.15  # the plain model on hidden joints varies with the draw: 0.44 here, 0.50 there (seed 0)
 
     def check_answer(self, plain_model, robust_model, measured) -> None:
         keras = _keras()
