@@ -226,6 +226,15 @@ def cmd_exercises(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def cmd_models_import_i3d(args: argparse.Namespace) -> int:
+    from hybridvid_lib.models.i3d_checkpoint import import_i3d_to_file
+
+    summary = import_i3d_to_file(args.checkpoint, args.stream, args.out)
+    print(f"I3D {summary['stream']} stream, {summary['num_classes']} classes, {summary['params']:,} parameters "
+          f"-> {summary['out']} (outputs probs, logits, features)")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -315,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_run", default=None, metavar="RUN_DIR",
                    help="take the executed notebooks of a course run (e.g. runs/latest) instead of running them")
     p.set_defaults(func=cmd_course_render)
+
+    models = sub.add_parser("models", help="list the registered models; import released weights")
+    msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    p = msub.add_parser("import-i3d", help="a released Kinetics I3D TensorFlow checkpoint -> a .keras model")
+    p.add_argument("--checkpoint", required=True, metavar="PREFIX",
+                   help="checkpoint path without .index, e.g. data/checkpoints/rgb_imagenet/model.ckpt")
+    p.add_argument("--stream", required=True, choices=("rgb", "flow"), help="which stream the checkpoint holds")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.keras", help="the Keras model to write")
+    p.set_defaults(func=cmd_models_import_i3d)
 
     bench = sub.add_parser("bench", help="benchmarks (figures, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")

@@ -17,13 +17,16 @@ name                family     module
 ``c3d``               3d       :mod:`.c3d` (3x3x3 convolutions, Tran et al. 2015)
 ``cnn_transformer``   transformer  :mod:`.transformer_models` (frame features -> Transformer over time)
 ``stgcn``             skeleton  :mod:`.skeleton_models` (ST-GCN: graph + temporal convolutions on the joints)
+``i3d_rgb``           3d       :mod:`.i3d` (Inception-v1 inflated to 3D on RGB, Carreira & Zisserman 2017)
+``i3d_flow``          3d       :mod:`.i3d` (the same on 2-channel optical flow)
+``i3d_two_stream``    3d       :mod:`.i3d` (both streams, logits averaged)
 ==================  =========  ==============================================================
 
 Importing this package registers every model and custom layer, so
 ``keras.saving.load_model("model.keras")`` works after ``import hybridvid_lib.models``.
 """
 
-from hybridvid_lib.models import c3d, frame_models, transformer_models, two_stream  # noqa: F401 - registers them
+from hybridvid_lib.models import c3d, frame_models, i3d, transformer_models, two_stream  # noqa: F401 - registers them
 from hybridvid_lib.models import skeleton_models  # noqa: F401 - registers stgcn
 from hybridvid_lib.models.frame_models import build_frame_encoder
 from hybridvid_lib.models.registry import build_model, list_models, model_info, register_model
