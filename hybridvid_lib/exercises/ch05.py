@@ -217,8 +217,8 @@ class NormalizeSubsets(Question):
             return masks / safe[None, None, :]                      # A D^-1: column w divided by its degree
     """
     correct_note = (
-        "summed over the subsets, every column sums to 1: each joint averages its neighbours, so the wrist (2 "
-        "neighbours with itself) and the neck (5) get outputs on the same scale. This is `graph_partitions` exactly."
+        "summed over the subsets, every column sums to 1: each joint averages its neighbours, so a hand (2 joints "
+        "with itself) and the neck (5) get outputs on the same scale. This is `graph_partitions` exactly."
     )
 
     def check_answer(self, normalize_subsets) -> None:
