@@ -226,6 +226,26 @@ def cmd_exercises(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def cmd_features_extract(args: argparse.Namespace) -> int:
+    from hybridvid_lib.config import resolve_settings
+    from hybridvid_lib.models.extractors import extract_dataset_features
+
+    settings = resolve_settings(args.profile)
+    ds = _load(args, progress=sys.stderr.isatty())
+    if args.weights is None and not args.json:
+        print(f"hybridvid features: no --weights, so these are features of an untrained {args.model} (a baseline).",
+              flush=True)
+    summary = extract_dataset_features(args.model, ds, settings, args.out, weights=args.weights,
+                                       progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{args.model} features ({summary['dim']} per step) in {summary['cache']}: {summary['computed']} "
+              f"computed, {summary['cached']} already there, {len(summary['skipped'])} unreadable"
+              + (f" ({', '.join(item['video'] for item in summary['skipped'][:5])})" if summary["skipped"] else ""))
+    return 0
+
+
 def cmd_models_import_i3d(args: argparse.Namespace) -> int:
     from hybridvid_lib.models.i3d_checkpoint import import_i3d_to_file
 
@@ -324,6 +344,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_run", default=None, metavar="RUN_DIR",
                    help="take the executed notebooks of a course run (e.g. runs/latest) instead of running them")
     p.set_defaults(func=cmd_course_render)
+
+    features = sub.add_parser("features", help="extract per-video feature sequences into a cache")
+    fsub = features.add_subparsers(dest="features_command", required=True, metavar="ACTION")
+    p = fsub.add_parser("extract", help="run a model's 'features' output over every video (resumable)")
+    p.add_argument("--model", required=True, help="a model with a 'features' output: i3d_rgb or i3d_flow")
+    p.add_argument("--weights", type=Path, default=None, metavar="FILE.keras",
+                   help="that model's weights (a run's model.keras or an imported checkpoint); default untrained")
+    _add_dataset_args(p)
+    p.add_argument("--profile", default=None, choices=tuple(PROFILES),
+                   help="clip settings (frames, size; default: $HYBRIDVID_PROFILE, else cpu)")
+    p.add_argument("--out", required=True, type=Path, help="cache root; features go to OUT/<model>/")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_features_extract)
 
     models = sub.add_parser("models", help="list the registered models; import released weights")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")

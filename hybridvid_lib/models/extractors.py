@@ -1,0 +1,111 @@
+"""Feature extractors: a model with a ``features`` output, cut there, run over a dataset into a feature cache.
+
+``hybridvid features extract --model i3d_rgb [--weights FILE.keras] --format F --root DIR --out DIR`` writes,
+for every readable video of every subset, the sequence the model's ``features`` output gives: for I3D one
+vector per time step, ``(T', 1024 * width)`` (Mixed_5c averaged over space). Chapter 07's hybrid and
+chapter 08's ablation read these caches. ``--weights`` is a ``.keras`` file of the same model: a trained run's
+``model.keras`` or a Kinetics checkpoint imported with ``hybridvid models import-i3d``; without it the
+network is untrained (a baseline, said so on the command line).
+
+The cache (:class:`~hybridvid_lib.data.feature_cache.FeatureCache`) records the model, a fingerprint of the
+weights file and the clip settings, so features of other weights are never mixed in; a second run
+computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from hybridvid_lib.config import Settings
+from hybridvid_lib.data.records import SUBSETS, DatasetSplit
+from hybridvid_lib.errors import ModelError
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """``"<name>:<size>:<first 16 hex of sha256>"`` of a file: the same weights give the same string anywhere."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.name}:{path.stat().st_size}:{digest.hexdigest()[:16]}"
+
+
+def feature_extractor(model_name: str, settings: Settings, *, weights: str | Path | None = None,
+                      num_classes: int = 1):
+    """``(backbone, inputs, info)``: the model cut at its ``features`` output, its input modalities, cache info.
+
+    Args:
+        model_name: a registered model with a ``features`` output (``i3d_rgb``, ``i3d_flow``).
+        settings: the clip settings (frames, size) the pipeline will feed.
+        weights: a ``.keras`` file of that model; ``None`` builds it untrained.
+        num_classes: classes of an untrained build (irrelevant to the features).
+
+    Raises:
+        ModelError: the model has no ``features`` output, the weights file is missing, or it holds a
+            model with other inputs.
+    """
+    from hybridvid_lib.models import build_model, list_models, model_info
+    from hybridvid_lib.tf_setup import import_tensorflow
+
+    info = model_info(model_name)
+    if "features" not in info["outputs"]:
+        with_features = [m for m in list_models() if "features" in model_info(m)["outputs"]]
+        raise ModelError(f"Model {model_name!r} has no 'features' output to extract; models with one: "
+                         f"{', '.join(with_features)}.")
+    import_tensorflow()
+    import keras  # noqa: PLC0415 - after TensorFlow's quiet import
+
+    if weights is None:
+        from hybridvid_lib.seeding import set_seed
+
+        set_seed(0)  # the same untrained weights every run, so a resumed extraction matches what is cached
+        model = build_model(model_name, settings, num_classes)
+        fingerprint = "untrained (seed 0)"
+    else:
+        weights = Path(weights)
+        if not weights.is_file():
+            raise ModelError(f"No weights file {weights}; expected a .keras model (a run's model.keras, or one "
+                             "written by `hybridvid models import-i3d`).")
+        import hybridvid_lib.models  # noqa: F401,PLC0415 - registers the custom layers for loading
+
+        model = keras.saving.load_model(weights)
+        fingerprint = file_fingerprint(weights)
+    names = sorted(t.name for t in model.inputs)
+    if names != sorted(info["inputs"]) or not isinstance(model.output, dict) or "features" not in model.output:
+        raise ModelError(f"{weights} holds a model with inputs {names} and outputs "
+                         f"{sorted(model.output) if isinstance(model.output, dict) else 'probs'}; {model_name} "
+                         f"takes {sorted(info['inputs'])} and returns 'features'.")
+    backbone = keras.Model(model.input, model.output["features"], name=f"{model_name}_features")
+    cache_info = {"model": model_name, "weights": fingerprint, "num_frames": settings.num_frames,
+                  "frame_size": settings.frame_size, "sampling": settings.sampling}
+    return backbone, tuple(info["inputs"]), cache_info
+
+
+def extract_dataset_features(model_name: str, ds: DatasetSplit, settings: Settings, out: str | Path, *,
+                             weights: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Fill ``out/<model_name>/`` with the feature sequence of every readable video of every subset.
+
+    Returns:
+        ``{"cache", "dim", "computed", "cached", "skipped", "weights"}`` summed over the subsets.
+    """
+    from hybridvid_lib.data.feature_cache import FeatureCache, extract_features
+    from hybridvid_lib.runs import input_options
+
+    backbone, inputs, info = feature_extractor(model_name, settings, weights=weights, num_classes=ds.num_classes)
+    dim = int(backbone.output.shape[-1])
+    cache = FeatureCache(out, model_name, dim, info=info)
+    summary: dict[str, Any] = {"cache": str(cache.arrays.root), "dim": dim, "computed": 0, "cached": 0,
+                               "skipped": [], "weights": info["weights"]}
+    options = input_options(backbone, ds, settings)  # a flow model gets the dataset's flow cache
+    for subset in SUBSETS:
+        if not ds.subset(subset):
+            continue
+        found = extract_features(backbone, ds, subset, settings, cache, inputs=inputs, progress=progress,
+                                 **options)
+        summary["computed"] += found["computed"]
+        summary["cached"] += found["cached"]
+        summary["skipped"] += [dict(item, subset=subset) for item in found["skipped"]]
+    return summary

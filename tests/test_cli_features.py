@@ -1,0 +1,75 @@
+"""hybridvid features extract: per-video feature sequences of a model's 'features' output, cached, resumable."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.cli import main
+from hybridvid_lib.config import resolve_settings
+from hybridvid_lib.data.datasets import load_dataset
+from hybridvid_lib.data.feature_cache import FeatureCache
+from hybridvid_lib.data.pipeline import build_pipeline
+from hybridvid_lib.models import build_model
+from hybridvid_lib.models.i3d import output_steps
+
+SMOKE = resolve_settings("smoke")
+
+
+def extract(capsys, root, out, *extra):
+    code = main(["features", "extract", "--format", "stickactions", "--root", str(root), "--profile", "smoke",
+                 "--out", str(out), "--json", *extra])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else captured.err)
+
+
+def test_i3d_features_of_every_video_are_the_models_features_output(stickactions_smoke, tmp_path, capsys):
+    import keras
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+    keras.utils.set_random_seed(5)
+    model = build_model("i3d_rgb", SMOKE, ds.num_classes)
+    weights = tmp_path / "i3d_rgb.keras"
+    model.save(weights)
+
+    code, summary = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb",
+                            "--weights", str(weights))
+    assert code == 0, summary
+    total = len(ds.train) + len(ds.test)
+    assert summary["computed"] == total and summary["cached"] == 0 and summary["skipped"] == []
+    assert summary["dim"] == model.output["features"].shape[-1] and summary["weights"].startswith("i3d_rgb.keras:")
+
+    cache = FeatureCache(tmp_path / "features", "i3d_rgb", summary["dim"])
+    test = build_pipeline(ds, "test", SMOKE, inputs=("rgb",), training=False)
+    features, _ = next(iter(test.dataset))
+    expected = model.predict_on_batch({"rgb": features["rgb"]})["features"]
+    for i, row in zip(np.asarray(features["index"]), expected):
+        stored = np.load(cache.path_for(test.records[int(i)]))
+        assert stored.shape == (output_steps(SMOKE.num_frames), summary["dim"])
+        np.testing.assert_allclose(stored, row, rtol=1e-4, atol=1e-5)
+
+    # A second run computes nothing; other weights in the same folder are refused, not mixed in.
+    code, again = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb",
+                          "--weights", str(weights))
+    assert code == 0 and again["computed"] == 0 and again["cached"] == total
+    code, err = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb")
+    assert code == 2 and "other settings (weights differ" in err
+
+
+def test_a_model_without_features_or_weights_of_another_model_are_refused(stickactions_smoke, tmp_path, capsys):
+    code, err = extract(capsys, stickactions_smoke, tmp_path / "f", "--model", "cnn_lstm")
+    assert code == 2 and "has no 'features' output" in err and "i3d_rgb" in err
+    code, err = extract(capsys, stickactions_smoke, tmp_path / "f", "--model", "i3d_rgb", "--weights",
+                        str(tmp_path / "none.keras"))
+    assert code == 2 and "No weights file" in err
+    flow = build_model("i3d_flow", SMOKE, 3)
+    flow.save(tmp_path / "flow.keras")
+    code, err = extract(capsys, stickactions_smoke, tmp_path / "f", "--model", "i3d_rgb", "--weights",
+                        str(tmp_path / "flow.keras"))
+    assert code == 2 and "inputs ['flow']" in err
+
+
+def test_flow_features_read_the_datasets_flow_cache(stickactions_smoke, tmp_path, capsys):
+    code, summary = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_flow")
+    assert code == 0, summary
+    assert summary["computed"] > 0 and summary["weights"] == "untrained (seed 0)"
