@@ -209,7 +209,8 @@ def plot_adjacency_subsets(
     return fig
 
 
-def edge_values_from_matrix(graph: SkeletonGraph, matrix: np.ndarray, adjacency: np.ndarray | None = None) -> np.ndarray:
+def edge_values_from_matrix(graph: SkeletonGraph, matrix: np.ndarray,
+                            adjacency: np.ndarray | None = None) -> np.ndarray:
     """One number per bone from ``(K, J, J)`` (or ``(J, J)``) per-pair values such as a learned edge importance.
 
     A bone ``(i, j)`` appears as ``[k, i, j]`` and ``[k, j, i]`` in the subsets that hold it (``adjacency`` non-zero
