@@ -8,6 +8,7 @@
 ``GraphConv``       ST-GCN spatial graph convolution, K partitions, edge importance (:mod:`.graph_conv`)
 ``FoldPersons``     the persons of a skeleton clip into the batch, (B, ..., M) -> (BM, ...) (:mod:`.fold_persons`)
 ``PersonMean``      mean over each clip's persons, (BM, ...) -> (B, ...) (:mod:`.person_mean`)
+``TemporalAttention``  additive attention pooling over time, weights returned (:mod:`.temporal_attention`)
 ==================  ====================================================================
 
 Importing this package registers every layer, so ``keras.saving.load_model`` can read a
@@ -26,8 +27,9 @@ from hybridvid_lib.layers.fold_persons import FoldPersons
 from hybridvid_lib.layers.graph_conv import GraphConv
 from hybridvid_lib.layers.person_mean import PersonMean
 from hybridvid_lib.layers.position_encoding import PositionEncoding
+from hybridvid_lib.layers.temporal_attention import TemporalAttention
 from hybridvid_lib.layers.temporal_mean import TemporalMean
 from hybridvid_lib.layers.transformer_block import TransformerBlock
 
-__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "TemporalMean",
-           "TransformerBlock"]
+__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "TemporalAttention",
+           "TemporalMean", "TransformerBlock"]
