@@ -9,6 +9,7 @@
 ``FoldPersons``     the persons of a skeleton clip into the batch, (B, ..., M) -> (BM, ...) (:mod:`.fold_persons`)
 ``PersonMean``      mean over each clip's persons, (BM, ...) -> (B, ...) (:mod:`.person_mean`)
 ``TemporalAttention``  additive attention pooling over time, weights returned (:mod:`.temporal_attention`)
+``StreamFusion``    streams side by side along the features, concatenated or summed (:mod:`.stream_fusion`)
 ==================  ====================================================================
 
 Importing this package registers every layer, so ``keras.saving.load_model`` can read a
@@ -27,9 +28,10 @@ from hybridvid_lib.layers.fold_persons import FoldPersons
 from hybridvid_lib.layers.graph_conv import GraphConv
 from hybridvid_lib.layers.person_mean import PersonMean
 from hybridvid_lib.layers.position_encoding import PositionEncoding
+from hybridvid_lib.layers.stream_fusion import StreamFusion
 from hybridvid_lib.layers.temporal_attention import TemporalAttention
 from hybridvid_lib.layers.temporal_mean import TemporalMean
 from hybridvid_lib.layers.transformer_block import TransformerBlock
 
-__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "TemporalAttention",
+__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "StreamFusion", "TemporalAttention",
            "TemporalMean", "TransformerBlock"]

@@ -20,6 +20,9 @@ name                family     module
 ``i3d_rgb``           3d       :mod:`.i3d` (Inception-v1 inflated to 3D on RGB, Carreira & Zisserman 2017)
 ``i3d_flow``          3d       :mod:`.i3d` (the same on 2-channel optical flow)
 ``i3d_two_stream``    3d       :mod:`.i3d` (both streams, logits averaged)
+``i3d_lstm``          hybrid   :mod:`.sequence_heads` (cached I3D features -> LSTM)
+``i3d_bilstm``        hybrid   :mod:`.sequence_heads` (-> stacked BiLSTM, mean over time)
+``i3d_bilstm_attention``  hybrid  :mod:`.sequence_heads` (-> stacked BiLSTM -> temporal attention)
 ==================  =========  ==============================================================
 
 Importing this package registers every model and custom layer, so
@@ -27,7 +30,7 @@ Importing this package registers every model and custom layer, so
 """
 
 from hybridvid_lib.models import c3d, frame_models, i3d, transformer_models, two_stream  # noqa: F401 - registers them
-from hybridvid_lib.models import skeleton_models  # noqa: F401 - registers stgcn
+from hybridvid_lib.models import sequence_heads, skeleton_models  # noqa: F401 - registers them
 from hybridvid_lib.models.frame_models import build_frame_encoder
 from hybridvid_lib.models.registry import build_model, list_models, model_info, register_model
 

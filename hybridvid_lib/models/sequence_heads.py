@@ -1,0 +1,112 @@
+"""Heads on cached I3D feature sequences (chapters 07-08): the hybrid's LSTM part and the rows of its ablation.
+
+The seed paper's system (section 4.2): RGB-I3D and Flow-I3D feature sequences, fused, into a stacked
+bidirectional LSTM, temporal attention over its outputs, fully connected layers and a softmax; trained
+with Adam (lr 1e-3, betas 0.9 / 0.999). The I3D features are computed once per clip
+(``hybridvid features extract``) and cached, so each head here trains in seconds on them.
+
+=========================  ===========================================================================
+``i3d_lstm``               fused features -> one LSTM -> its last state -> FC -> softmax (3D CNN + LSTM)
+``i3d_bilstm``             -> stacked BiLSTM -> mean over time -> FC -> softmax (bidirectional, no attention)
+``i3d_bilstm_attention``   -> stacked BiLSTM -> temporal attention -> FC -> softmax; returns the weights
+=========================  ===========================================================================
+
+Input: ``{"features": (B, T', D)}`` float32, ``D = sum(feature_dims)``: the streams' sequences side by side
+along the features (RGB first, then flow), as a two-cache feature pipeline gives them. ``fusion="concat"``
+keeps them side by side (the paper's fusion); ``"sum"`` adds them (streams of equal size), an option the
+ablation can measure. ``T'`` may vary between datasets (``None`` in the model).
+
+Outputs: ``probs`` ``(B, C)``; the attention head also ``attention`` ``(B, T')`` and ``embedding``
+``(B, 2 * units)``, the attention-pooled vector the center loss of chapter 07 acts on.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from hybridvid_lib.config import Settings
+from hybridvid_lib.layers import StreamFusion, TemporalAttention, TemporalMean
+from hybridvid_lib.models.registry import register_model
+from hybridvid_lib.tf_setup import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+DEFAULT_FEATURE_DIMS = (1024, 1024)  # full-width RGB-I3D and Flow-I3D (Mixed_5c)
+DEFAULT_UNITS = 128
+DEFAULT_LAYERS = 2
+DEFAULT_DENSE = 128
+DEFAULT_DROPOUT = 0.3
+
+
+def _check(feature_dims, units, num_layers):
+    dims = tuple(int(d) for d in feature_dims)
+    if not dims or min(dims) < 1:
+        raise ValueError(f"feature_dims must list each stream's feature length; got {feature_dims!r}.")
+    if int(units) < 1 or int(num_layers) < 1:
+        raise ValueError(f"units and num_layers must be positive; got {units!r}, {num_layers!r}.")
+    return dims
+
+
+def _fused_input(feature_dims, fusion):
+    features = keras.Input((None, sum(feature_dims)), name="features", dtype="float32")
+    return features, StreamFusion(feature_dims, fusion, name="fusion")(features)
+
+
+def _classifier(x, num_classes: int, dense: int, dropout: float):
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Dense(dense, activation="relu", name="fc")(x)
+    return layers.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
+
+
+def _bilstm_stack(x, units: int, num_layers: int, dropout: float):
+    for i in range(num_layers):
+        x = layers.Bidirectional(layers.LSTM(units, return_sequences=True, dropout=dropout),
+                                 name=f"bilstm_{i + 1}")(x)
+    return x  # (B, T', 2 * units)
+
+
+@register_model("i3d_lstm", family="hybrid", inputs=("features",),
+                description="I3D feature sequence -> LSTM (last state) -> FC -> softmax (3D CNN + LSTM)")
+def build_i3d_lstm(settings: Settings, num_classes: int, *, feature_dims: Sequence[int] = DEFAULT_FEATURE_DIMS,
+                   fusion: str = "concat", units: int = DEFAULT_UNITS, dense: int = DEFAULT_DENSE,
+                   dropout: float = DEFAULT_DROPOUT) -> keras.Model:
+    """``{"features": (B, T', sum(feature_dims))}`` -> ``(B, C)`` probabilities."""
+    dims = _check(feature_dims, units, 1)
+    features, x = _fused_input(dims, fusion)
+    x = layers.LSTM(int(units), dropout=dropout, name="lstm")(x)  # the last step's state, as section 3.1
+    return keras.Model({"features": features}, _classifier(x, num_classes, dense, dropout), name="i3d_lstm")
+
+
+@register_model("i3d_bilstm", family="hybrid", inputs=("features",),
+                description="I3D features -> stacked BiLSTM -> mean over time -> FC -> softmax")
+def build_i3d_bilstm(settings: Settings, num_classes: int, *, feature_dims: Sequence[int] = DEFAULT_FEATURE_DIMS,
+                     fusion: str = "concat", units: int = DEFAULT_UNITS, num_layers: int = DEFAULT_LAYERS,
+                     dense: int = DEFAULT_DENSE, dropout: float = DEFAULT_DROPOUT) -> keras.Model:
+    """``{"features": (B, T', sum(feature_dims))}`` -> ``(B, C)``; the BiLSTM outputs averaged over time."""
+    dims = _check(feature_dims, units, num_layers)
+    features, x = _fused_input(dims, fusion)
+    x = TemporalMean(name="mean_over_time")(_bilstm_stack(x, int(units), int(num_layers), dropout))
+    return keras.Model({"features": features}, _classifier(x, num_classes, dense, dropout), name="i3d_bilstm")
+
+
+@register_model("i3d_bilstm_attention", family="hybrid", inputs=("features",),
+                outputs=("probs", "attention", "embedding"),
+                description="I3D features -> stacked BiLSTM -> temporal attention -> FC -> softmax (the hybrid "
+                            "without center loss)")
+def build_i3d_bilstm_attention(settings: Settings, num_classes: int, *,
+                               feature_dims: Sequence[int] = DEFAULT_FEATURE_DIMS, fusion: str = "concat",
+                               units: int = DEFAULT_UNITS, num_layers: int = DEFAULT_LAYERS,
+                               attention_units: int = 64, dense: int = DEFAULT_DENSE,
+                               dropout: float = DEFAULT_DROPOUT) -> keras.Model:
+    """``{"features": (B, T', D)}`` -> ``{"probs" (B, C), "attention" (B, T'), "embedding" (B, 2 * units)}``."""
+    dims = _check(feature_dims, units, num_layers)
+    features, x = _fused_input(dims, fusion)
+    pooled = TemporalAttention(int(attention_units), name="attention_pool")(
+        _bilstm_stack(x, int(units), int(num_layers), dropout))
+    embedding = layers.Identity(name="embedding", dtype="float32")(pooled["context"])
+    attention = layers.Identity(name="attention", dtype="float32")(pooled["weights"])
+    probs = _classifier(pooled["context"], num_classes, dense, dropout)
+    return keras.Model({"features": features}, {"probs": probs, "attention": attention, "embedding": embedding},
+                       name="i3d_bilstm_attention")
