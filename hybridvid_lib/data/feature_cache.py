@@ -77,6 +77,51 @@ class FeatureCache:
         return self.arrays.save(record.relpath, np.asarray(features, np.float32))
 
 
+class FeatureStack:
+    """Several caches' sequences side by side along the features, e.g. RGB-I3D then Flow-I3D: ``(T', D1 + D2)``.
+
+    It reads like one :class:`FeatureCache` (``dim``, ``is_cached``, ``load``), so the pipeline's ``features``
+    input takes it as it is: ``build_pipeline(..., inputs=("features",), feature_cache=FeatureStack([rgb, flow]))``.
+    A sample counts as cached when every cache has it; its sequences must have the same number of steps.
+    """
+
+    def __init__(self, caches: Sequence[FeatureCache]):
+        self.caches = tuple(caches)
+        if not self.caches:
+            raise ValueError("FeatureStack needs at least one FeatureCache.")
+        self.dims = tuple(c.dim for c in self.caches)
+        self.dim = sum(self.dims)
+        self.name = "+".join(c.name for c in self.caches)
+        self.root = self.caches[0].root
+
+    def __repr__(self) -> str:
+        return f"FeatureStack({list(self.caches)!r})"
+
+    def path_for(self, record: Record) -> Path:
+        return self.caches[0].path_for(record)
+
+    def paths_for(self, record: Record) -> list[Path]:
+        return [c.path_for(record) for c in self.caches]
+
+    def is_cached(self, record: Record) -> bool:
+        return all(c.is_cached(record) for c in self.caches)
+
+    def load(self, record: Record) -> np.ndarray | None:
+        """``(T', sum of dims)`` float32, or ``None`` when a cache lacks the sample.
+
+        Raises:
+            ValueError: the caches hold sequences of different lengths for the sample.
+        """
+        parts = [c.load(record) for c in self.caches]
+        if any(part is None for part in parts):
+            return None
+        steps = [len(part) for part in parts]
+        if len(set(steps)) != 1:
+            raise ValueError(f"{record.relpath}: the caches {self.name} hold {steps} steps; side by side they "
+                             "need the same number (extract them with the same frames per clip).")
+        return np.concatenate(parts, axis=1)
+
+
 def extract_features(backbone, ds: DatasetSplit, subset: str, settings, cache: FeatureCache, *,
                      inputs: Sequence[str] = ("rgb",), progress: bool = True, **pipeline_options) -> dict[str, Any]:
     """Run ``backbone`` over every usable sample of ``subset`` not cached yet and store its feature sequence.

@@ -251,3 +251,38 @@ def test_extract_features_is_resumable(tmp_path):
     with pytest.raises(CacheSettingsError):
         extract_features(backbone, ds, "train", settings, FeatureCache(tmp_path / "features", "toy", dim=5,
                                                                        info={"weights": "other"}), progress=False)
+
+
+def test_a_feature_stack_reads_two_caches_side_by_side_through_the_pipeline(tmp_path):
+    from hybridvid_lib.config import resolve_settings
+    from hybridvid_lib.data.feature_cache import FeatureCache, FeatureStack
+    from hybridvid_lib.data.pipeline import build_pipeline
+    from hybridvid_lib.data.records import DatasetSplit, Record
+
+    records = [Record(f"Wave/v_Wave_g0{n}_c01.avi", n % 2, ["Wave", "Jump"][n % 2], f"g0{n}") for n in range(1, 4)]
+    rgb, flow = FeatureCache(tmp_path, "rgb", dim=3), FeatureCache(tmp_path, "flow", dim=2)
+    rng = np.random.default_rng(0)
+    stored = {}
+    for r in records:
+        stored[r.relpath] = (rng.normal(size=(4, 3)), rng.normal(size=(4, 2)))
+        rgb.save(r, stored[r.relpath][0])
+        if r is not records[2]:  # the third video has no flow features: it is skipped, not padded
+            flow.save(r, stored[r.relpath][1])
+    stack = FeatureStack([rgb, flow])
+    assert stack.dim == 5 and stack.dims == (3, 2) and stack.name == "rgb+flow"
+    assert stack.is_cached(records[0]) and not stack.is_cached(records[2]) and stack.load(records[2]) is None
+    ds = DatasetSplit("folder", 1, ["Wave", "Jump"], tmp_path, train=records)
+    settings = resolve_settings("smoke", batch_size=4)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = build_pipeline(ds, "train", settings, inputs=("features",), feature_cache=stack, training=False)
+        features, labels = next(iter(pipe.dataset))
+    assert [s["video"] for s in pipe.skipped] == [records[2].relpath]
+    for i, row in zip(features["index"].numpy(), features["features"].numpy()):
+        a, b = stored[records[int(i)].relpath]
+        np.testing.assert_allclose(row, np.concatenate([a, b], axis=1), rtol=1e-6)
+    flow.save(records[2], np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"hold \[4, 3\] steps"):
+        stack.load(records[2])

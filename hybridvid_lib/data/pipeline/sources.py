@@ -189,7 +189,8 @@ class FeatureSource(Source):
         return {**super().describe(), "cache": str(self.feature_cache.root)}
 
     def stamp(self, record: Record) -> Any:
-        return _file_stamp(self.feature_cache.path_for(record))
+        paths = getattr(self.feature_cache, "paths_for", None)  # a FeatureStack: every cache's file
+        return tuple(_file_stamp(p) for p in paths(record)) if paths else _file_stamp(self.feature_cache.path_for(record))
 
 
 def joint_layout(ds: DatasetSplit) -> JointLayout:
