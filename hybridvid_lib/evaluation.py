@@ -407,6 +407,32 @@ def reversal_swaps(y_true: Any, pred_forward: Any, pred_reversed: Any, class_nam
     return rows
 
 
+def embedding_spread_ratio(embeddings: Any, labels: Any) -> dict[str, float]:
+    """How tight the classes of an embedding are against how far apart: what center loss (chapter 07) changes.
+
+    ``intra`` is the mean distance of each sample to its class's mean embedding; ``inter`` the mean distance
+    between the class means (every pair of classes present); ``ratio = intra / inter`` (lower: tighter,
+    better separated classes).
+
+    Args:
+        embeddings: ``(N, D)`` float, e.g. the test clips' attention-pooled vectors.
+        labels: ``(N,)`` integer classes; at least two classes must be present.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    y = np.asarray(labels).reshape(-1)
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"embedding_spread_ratio expects (N, D) embeddings and N labels; got {x.shape} and {y.shape}.")
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError("embedding_spread_ratio needs samples of at least two classes.")
+    means = np.stack([x[y == c].mean(axis=0) for c in classes])
+    own = means[np.searchsorted(classes, y)]
+    intra = float(np.linalg.norm(x - own, axis=1).mean())
+    gaps = np.linalg.norm(means[:, None] - means[None], axis=-1)
+    inter = float(gaps[np.triu_indices(len(classes), k=1)].mean())
+    return {"intra": intra, "inter": inter, "ratio": intra / inter if inter > 0 else float("inf")}
+
+
 def summarize_runs(values: Sequence[float]) -> dict[str, float | int]:
     """Mean and spread of one number over runs (seeds): ``mean``, ``std`` (sample, ddof=1; 0.0 for
     a single run), ``min``, ``max``, ``n``."""

@@ -90,16 +90,24 @@ def load_run_state(run_dir: str | Path) -> dict[str, Any] | None:
     return state
 
 
-def model_inputs(features: Any, model: keras.Model) -> Any:
+#: The name of an optional model input that receives the labels in training (``None`` at inference): a layer
+#: that needs them, such as :class:`~hybridvid_lib.layers.CenterLoss`, reads it.
+LABEL_INPUT = "label"
+
+
+def model_inputs(features: Any, model: keras.Model, label: Any = None) -> Any:
     """The part of a pipeline element's ``features`` dict that ``model`` takes, by input name.
 
     A model with one tensor input named after a modality gets that tensor; a model with
-    named inputs gets a dict. Raises :class:`~hybridvid_lib.errors.ModelError` naming the
+    named inputs gets a dict. A model with a ``label`` input (:data:`LABEL_INPUT`) gets ``label``
+    there (``None`` at inference). Raises :class:`~hybridvid_lib.errors.ModelError` naming the
     input the features lack.
     """
     if not isinstance(features, dict):
         return features
     names = [tensor.name for tensor in model.inputs]
+    if LABEL_INPUT in names:
+        features = {**features, LABEL_INPUT: label}
     missing = [n for n in names if n not in features]
     if missing:
         raise ModelError(f"The {model.name} model takes {', '.join(names)}; the pipeline gives "
@@ -119,7 +127,7 @@ def for_model(dataset: Any, model: keras.Model) -> Any:
     if not isinstance(spec, dict):
         return dataset
     model_inputs({k: None for k in spec}, model)  # a clear error before any batch is read
-    return dataset.map(lambda features, label: (model_inputs(features, model), label),
+    return dataset.map(lambda features, label: (model_inputs(features, model, label), label),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 

@@ -9,6 +9,7 @@
 ``FoldPersons``     the persons of a skeleton clip into the batch, (B, ..., M) -> (BM, ...) (:mod:`.fold_persons`)
 ``PersonMean``      mean over each clip's persons, (BM, ...) -> (B, ...) (:mod:`.person_mean`)
 ``TemporalAttention``  additive attention pooling over time, weights returned (:mod:`.temporal_attention`)
+``CenterLoss``      Wen et al.'s center loss, centers as saved state updated in training (:mod:`.center_loss`)
 ``StreamFusion``    streams side by side along the features, concatenated or summed (:mod:`.stream_fusion`)
 ==================  ====================================================================
 
@@ -23,6 +24,7 @@ and under each mixed precision policy the layer supports), one ``fit`` step trai
 layer computes come in addition to it.
 """
 
+from hybridvid_lib.layers.center_loss import CenterLoss
 from hybridvid_lib.layers.class_token import ClassToken
 from hybridvid_lib.layers.fold_persons import FoldPersons
 from hybridvid_lib.layers.graph_conv import GraphConv
@@ -33,5 +35,5 @@ from hybridvid_lib.layers.temporal_attention import TemporalAttention
 from hybridvid_lib.layers.temporal_mean import TemporalMean
 from hybridvid_lib.layers.transformer_block import TransformerBlock
 
-__all__ = ["ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "StreamFusion", "TemporalAttention",
+__all__ = ["CenterLoss", "ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "StreamFusion", "TemporalAttention",
            "TemporalMean", "TransformerBlock"]

@@ -23,6 +23,7 @@ name                family     module
 ``i3d_lstm``          hybrid   :mod:`.sequence_heads` (cached I3D features -> LSTM)
 ``i3d_bilstm``        hybrid   :mod:`.sequence_heads` (-> stacked BiLSTM, mean over time)
 ``i3d_bilstm_attention``  hybrid  :mod:`.sequence_heads` (-> stacked BiLSTM -> temporal attention)
+``hybrid``            hybrid   :mod:`.sequence_heads` (the same, trained with center loss: the seed paper's system)
 ==================  =========  ==============================================================
 
 Importing this package registers every model and custom layer, so

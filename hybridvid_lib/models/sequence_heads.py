@@ -9,6 +9,7 @@ with Adam (lr 1e-3, betas 0.9 / 0.999). The I3D features are computed once per c
 ``i3d_lstm``               fused features -> one LSTM -> its last state -> FC -> softmax (3D CNN + LSTM)
 ``i3d_bilstm``             -> stacked BiLSTM -> mean over time -> FC -> softmax (bidirectional, no attention)
 ``i3d_bilstm_attention``   -> stacked BiLSTM -> temporal attention -> FC -> softmax; returns the weights
+``hybrid``                 the same, trained with center loss on the attention-pooled vector (the full system)
 =========================  ===========================================================================
 
 Input: ``{"features": (B, T', D)}`` float32, ``D = sum(feature_dims)``: the streams' sequences side by side
@@ -25,7 +26,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from hybridvid_lib.config import Settings
-from hybridvid_lib.layers import StreamFusion, TemporalAttention, TemporalMean
+from hybridvid_lib.layers import CenterLoss, StreamFusion, TemporalAttention, TemporalMean
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.tf_setup import import_tensorflow
 
@@ -38,6 +39,10 @@ DEFAULT_UNITS = 128
 DEFAULT_LAYERS = 2
 DEFAULT_DENSE = 128
 DEFAULT_DROPOUT = 0.3
+# Wen et al. used lambda 0.003 and alpha 0.5 on face embeddings; the kit's pooled vectors are small (2 x 128),
+# and 0.01 keeps the center term a fraction of the cross-entropy from the first epoch.
+DEFAULT_CENTER_WEIGHT = 0.01
+DEFAULT_CENTER_ALPHA = 0.5
 
 
 def _check(feature_dims, units, num_layers):
@@ -91,6 +96,25 @@ def build_i3d_bilstm(settings: Settings, num_classes: int, *, feature_dims: Sequ
     return keras.Model({"features": features}, _classifier(x, num_classes, dense, dropout), name="i3d_bilstm")
 
 
+def _attention_model(name: str, num_classes: int, feature_dims, fusion, units, num_layers, attention_units, dense,
+                     dropout, center: tuple[float, float] | None) -> keras.Model:
+    """The BiLSTM + attention head; with ``center = (lambda, alpha)`` a center loss on the pooled vector."""
+    dims = _check(feature_dims, units, num_layers)
+    features, x = _fused_input(dims, fusion)
+    pooled = TemporalAttention(int(attention_units), name="attention_pool")(
+        _bilstm_stack(x, int(units), int(num_layers), dropout))
+    context, inputs = pooled["context"], {"features": features}
+    if center is not None:
+        # The labels reach the center loss through an optional input that training fills (training.LABEL_INPUT).
+        inputs["label"] = keras.Input((), name="label", dtype="int32", optional=True)
+        context = CenterLoss(num_classes, weight=center[0], alpha=center[1], name="center_loss")(
+            context, labels=inputs["label"])
+    embedding = layers.Identity(name="embedding", dtype="float32")(context)
+    attention = layers.Identity(name="attention", dtype="float32")(pooled["weights"])
+    probs = _classifier(context, num_classes, dense, dropout)
+    return keras.Model(inputs, {"probs": probs, "attention": attention, "embedding": embedding}, name=name)
+
+
 @register_model("i3d_bilstm_attention", family="hybrid", inputs=("features",),
                 outputs=("probs", "attention", "embedding"),
                 description="I3D features -> stacked BiLSTM -> temporal attention -> FC -> softmax (the hybrid "
@@ -101,12 +125,23 @@ def build_i3d_bilstm_attention(settings: Settings, num_classes: int, *,
                                attention_units: int = 64, dense: int = DEFAULT_DENSE,
                                dropout: float = DEFAULT_DROPOUT) -> keras.Model:
     """``{"features": (B, T', D)}`` -> ``{"probs" (B, C), "attention" (B, T'), "embedding" (B, 2 * units)}``."""
-    dims = _check(feature_dims, units, num_layers)
-    features, x = _fused_input(dims, fusion)
-    pooled = TemporalAttention(int(attention_units), name="attention_pool")(
-        _bilstm_stack(x, int(units), int(num_layers), dropout))
-    embedding = layers.Identity(name="embedding", dtype="float32")(pooled["context"])
-    attention = layers.Identity(name="attention", dtype="float32")(pooled["weights"])
-    probs = _classifier(pooled["context"], num_classes, dense, dropout)
-    return keras.Model({"features": features}, {"probs": probs, "attention": attention, "embedding": embedding},
-                       name="i3d_bilstm_attention")
+    return _attention_model("i3d_bilstm_attention", num_classes, feature_dims, fusion, units, num_layers,
+                            attention_units, dense, dropout, center=None)
+
+
+@register_model("hybrid", family="hybrid", inputs=("features",), outputs=("probs", "attention", "embedding"),
+                description="the seed paper's hybrid: I3D features -> stacked BiLSTM -> temporal attention -> FC "
+                            "-> softmax, trained with center loss")
+def build_hybrid(settings: Settings, num_classes: int, *, feature_dims: Sequence[int] = DEFAULT_FEATURE_DIMS,
+                 fusion: str = "concat", units: int = DEFAULT_UNITS, num_layers: int = DEFAULT_LAYERS,
+                 attention_units: int = 64, dense: int = DEFAULT_DENSE, dropout: float = DEFAULT_DROPOUT,
+                 center_weight: float = DEFAULT_CENTER_WEIGHT, center_alpha: float = DEFAULT_CENTER_ALPHA
+                 ) -> keras.Model:
+    """The full hybrid: ``i3d_bilstm_attention`` plus Wen et al.'s center loss on the attention-pooled vector.
+
+    Inputs ``{"features": (B, T', D), "label": (B,) optional}``: the kit's training fills ``label`` (the
+    center loss needs it); at inference it is ``None``. ``center_weight`` is ``lambda``, ``center_alpha`` the
+    centers' update rate (:class:`~hybridvid_lib.layers.CenterLoss`).
+    """
+    return _attention_model("hybrid", num_classes, feature_dims, fusion, units, num_layers, attention_units, dense,
+                            dropout, center=(float(center_weight), float(center_alpha)))

@@ -56,3 +56,50 @@ def test_sum_fusion_halves_the_lstm_input_and_needs_equal_streams():
     assert concat.get_layer("fusion").output.shape[-1] == 12 and summed.get_layer("fusion").output.shape[-1] == 6
     with pytest.raises(ValueError, match="need one size"):
         build_model("i3d_bilstm", SMOKE, 3, **{**HEADS["i3d_bilstm"], "feature_dims": (6, 4), "fusion": "sum"})
+
+
+def toy_sequences(n=24, steps=5, dim=12, seed=0):
+    """Two classes whose feature sequences differ in their mean: a task a head learns in a few epochs."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.normal(size=(n, steps, dim)).astype("float32") + y[:, None, None].astype("float32")
+    return x, y
+
+
+def test_the_hybrid_trains_with_center_loss_through_the_kits_training_and_keeps_its_centers(tmp_path):
+    import tensorflow as tf
+
+    from hybridvid_lib.evaluation import collect_predictions
+    from hybridvid_lib.training import train_model
+
+    keras.utils.set_random_seed(0)
+    options = {**HEADS["i3d_bilstm_attention"], "center_weight": 0.1}
+    model = build_model("hybrid", SMOKE, 2, **options)
+    assert sorted(t.name for t in model.inputs) == ["features", "label"]
+    x, y = toy_sequences()
+    ds = tf.data.Dataset.from_tensor_slices(({"features": x, "index": np.arange(len(y))}, y)).batch(8)
+    history = train_model(model, ds, epochs=3, run_dir=tmp_path / "run", learning_rate=1e-2, verbose=0, seed=0,
+                          settings=SMOKE, options=options)
+    assert len(history["loss"]) == 3
+    centers = keras.ops.convert_to_numpy(model.get_layer("center_loss").centers)
+    assert np.abs(centers).sum() > 0  # the labels reached the layer in training
+    embeddings = model.predict_on_batch({"features": x, "label": None})["embedding"]
+    for c in (0, 1):  # each center moved toward its class's embeddings (from zeros)
+        mean = embeddings[y == c].mean(axis=0)
+        assert np.linalg.norm(centers[c] - mean) < np.linalg.norm(mean)
+    # Inference needs no label; the checkpoint a resumed run starts from holds the same centers.
+    y_true, y_prob = collect_predictions(model, ds)
+    assert y_prob.shape == (24, 2) and np.array_equal(y_true, y)
+    saved = keras.saving.load_model(tmp_path / "run" / "checkpoints" / "last.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(saved.get_layer("center_loss").centers), centers)
+
+
+def test_the_spread_ratio_is_intra_class_over_inter_class_distance():
+    from hybridvid_lib.evaluation import embedding_spread_ratio
+
+    x = np.array([[0, 1], [0, -1], [4, 1], [4, -1]], np.float64)
+    spread = embedding_spread_ratio(x, [0, 0, 1, 1])
+    assert spread == {"intra": 1.0, "inter": 4.0, "ratio": 0.25}
+    assert embedding_spread_ratio(x * [1, 0.5], [0, 0, 1, 1])["ratio"] == pytest.approx(0.125)
+    with pytest.raises(ValueError, match="at least two classes"):
+        embedding_spread_ratio(x, [0, 0, 0, 0])
