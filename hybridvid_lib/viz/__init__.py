@@ -18,22 +18,27 @@ One module per topic; import from here, the names stay the same when a plot move
 
 - :mod:`.training`: :func:`plot_history`;
 - :mod:`.classification`: :func:`plot_confusion_matrix`, :func:`plot_per_class_accuracy`,
-  :func:`plot_roc_curves`, :func:`plot_leaderboard`;
+  :func:`plot_per_class_comparison`, :func:`plot_roc_curves`, :func:`plot_leaderboard`;
+- :mod:`.flow`: stacks of optical-flow fields (chapter 02), :func:`show_flow_stack`, :func:`unstack_flow`;
+- :mod:`.skeleton`: skeleton graphs, their partitions, adjacency matrices and edge values (chapter 05),
+  imported from :mod:`hybridvid_lib.viz.skeleton`;
 - :mod:`.frames`: :func:`to_uint8_frames`, :func:`show_frames`, :func:`plot_sample_predictions`;
 - :mod:`.common`: the colours, :data:`DEFAULT_DPI` and :func:`save_figure`.
 """
 
 from hybridvid_lib.viz.classification import (
-    plot_confusion_matrix, plot_leaderboard, plot_per_class_accuracy, plot_roc_curves,
+    plot_confusion_matrix, plot_leaderboard, plot_per_class_accuracy, plot_per_class_comparison, plot_roc_curves,
 )
 from hybridvid_lib.viz.common import (
     BAR_COLOR, DEFAULT_DPI, HIGHLIGHT_COLOR, RIGHT_COLOR, WRONG_COLOR, save_figure,
 )
+from hybridvid_lib.viz.flow import show_flow_stack, unstack_flow
 from hybridvid_lib.viz.frames import plot_sample_predictions, show_frames, to_uint8_frames
 from hybridvid_lib.viz.training import plot_history
 
 __all__ = [
     "BAR_COLOR", "DEFAULT_DPI", "HIGHLIGHT_COLOR", "RIGHT_COLOR", "WRONG_COLOR",
     "plot_confusion_matrix", "plot_history", "plot_leaderboard", "plot_per_class_accuracy",
-    "plot_roc_curves", "plot_sample_predictions", "save_figure", "show_frames", "to_uint8_frames",
+    "plot_per_class_comparison", "plot_roc_curves", "plot_sample_predictions", "save_figure", "show_flow_stack",
+    "show_frames", "to_uint8_frames", "unstack_flow",
 ]
