@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", type=float, nargs="?", const=0.2, default=None, metavar="FRACTION",
                    help="hold out whole groups of the training list (default fraction 0.2) as a validation "
                         "split, evaluated after every epoch")
+    p.add_argument("--init-from", type=Path, default=None, metavar="FILE.keras",
+                   help="start from a saved model's weights (e.g. Kinetics I3D imported with `hybridvid models "
+                        "import-i3d`), with a new classifier sized to the dataset")
     p.add_argument("--out", type=Path, help="run folder: checkpoints, history, metrics.json")
     p.set_defaults(func=cmd_train)
 

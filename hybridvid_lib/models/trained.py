@@ -60,3 +60,66 @@ def copy_backbone_weights(run_dir: str | Path, backbone) -> None:
         raise ModelError(f"The backbone in {run_dir} does not fit: its weights have shapes {json.dumps(theirs)}, "
                          f"this one needs {json.dumps(mine)}; use a run made with the same sizes and profile.")
     backbone.set_weights(source.get_weights())
+
+
+def init_from(model, path: str | Path) -> dict[str, list[str]]:
+    """Start ``model`` from the weights of a saved model (``FILE.keras``), with a new classifier.
+
+    Layers are paired by name (nested models, such as a two-stream model's streams, by their own layers).
+    A layer whose weights have the same shapes is copied. A layer whose shapes differ only in the number of
+    classes (its last axis is the saved model's class count and this model's) is left as initialised: the new
+    classifier, sized to the dataset, as when Kinetics weights are fine-tuned on UCF101. Any other difference
+    is refused: it means another width, input or architecture.
+
+    Returns:
+        ``{"copied": [...], "new": [...]}``: layer names copied, and classifier layers left new.
+
+    Raises:
+        ModelError: no such file, no layer in common, or a layer of another shape that is not the classifier.
+    """
+    import keras
+
+    import hybridvid_lib.models  # noqa: F401 - registers the kit's layers before loading
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"No model file {path} to start from; expected a .keras file (a run's model.keras or one "
+                         "written by `hybridvid models import-i3d`).")
+    source = keras.saving.load_model(path, safe_mode=True, compile=False)
+
+    def leaves(m):
+        out = {}
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                out.update(leaves(layer))
+            elif layer.weights:
+                out[layer.name] = layer
+        return out
+
+    mine, theirs = leaves(model), leaves(source)
+    their_classes = _num_classes(source)
+    my_classes = _num_classes(model)
+    copied, new = [], []
+    for name, layer in mine.items():
+        other = theirs.get(name)
+        if other is None:
+            continue
+        a, b = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in other.weights]
+        if a == b:
+            layer.set_weights(other.get_weights())
+            copied.append(name)
+        elif len(a) == len(b) and all(x[-1] == my_classes and y[-1] == their_classes and x[:-1] == y[:-1]
+                                      for x, y in zip(a, b)):
+            new.append(name)
+        else:
+            raise ModelError(f"Layer {name!r} of {path} has weights of shapes {b}; this {model.name} needs {a} "
+                             "(another width, input or model): start from a model built with the same options.")
+    if not copied:
+        raise ModelError(f"{path} holds a {source.name} model with no layer in common with {model.name}.")
+    return {"copied": copied, "new": new}
+
+
+def _num_classes(model) -> int:
+    from hybridvid_lib.models.registry import output_probs
+
+    return int(output_probs(model.output).shape[-1])

@@ -235,3 +235,38 @@ def test_a_wrong_checkpoint_is_refused_with_the_variable_and_both_shapes(rgb_che
 def test_layer_names_are_the_scopes():
     assert layer_name("Mixed_4b/Branch_1/Conv3d_0b_3x3") == "Mixed_4b.Branch_1.Conv3d_0b_3x3"
     assert set(POOLS) == {e for e in ENDPOINTS if e.startswith("MaxPool")}
+
+
+# ------------------------------------------------------------------------------ fine-tuning from saved weights
+def test_init_from_copies_every_layer_but_the_classifier_and_refuses_another_width(tmp_path):
+    from hybridvid_lib.errors import ModelError
+    from hybridvid_lib.models.trained import init_from
+
+    keras.utils.set_random_seed(0)
+    kinetics_like = build_model("i3d_rgb", SMOKE, 7)  # stands in for an imported checkpoint (7 "Kinetics" classes)
+    kinetics_like.save(tmp_path / "pretrained.keras")
+    model = build_model("i3d_rgb", SMOKE, 4)
+    started = init_from(model, tmp_path / "pretrained.keras")
+    assert started["new"] == ["Logits.Conv3d_0c_1x1.conv_3d"] and "Conv3d_1a_7x7.conv_3d" in started["copied"]
+    assert len(started["copied"]) == 2 * 57  # every conv and batch norm
+    for name in ("Conv3d_1a_7x7.conv_3d", "Mixed_5c.Branch_3.Conv3d_0b_1x1.batch_norm"):
+        for mine, theirs in zip(model.get_layer(name).get_weights(), kinetics_like.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
+    assert model.get_layer("Logits.Conv3d_0c_1x1.conv_3d").kernel.shape[-1] == 4
+    with pytest.raises(ModelError, match=r"Layer 'Conv3d_1a_7x7.conv_3d' .* shapes .*another width"):
+        init_from(build_model("i3d_rgb", SMOKE, 4, width=0.25), tmp_path / "pretrained.keras")
+    with pytest.raises(ModelError, match="No model file"):
+        init_from(model, tmp_path / "missing.keras")
+
+
+def test_train_init_from_fine_tunes_with_a_new_classifier(stickactions_smoke, tmp_path, capsys):
+    from hybridvid_lib.evaluation import load_metrics
+
+    build_model("i3d_rgb", SMOKE, 7).save(tmp_path / "pretrained.keras")
+    run = tmp_path / "run"
+    assert main(["train", "--model", "i3d_rgb", "--format", "stickactions", "--root", str(stickactions_smoke),
+                 "--profile", "smoke", "--init-from", str(tmp_path / "pretrained.keras"), "--out", str(run)]) == 0
+    assert "114 layers from" in capsys.readouterr().out
+    (result,) = load_metrics(run / "metrics.json")["results"]
+    assert result["model"] == "i3d_rgb" and result["init_from"].startswith("pretrained.keras:")
+    assert keras.saving.load_model(run / "model.keras").output["probs"].shape[-1] == 12
