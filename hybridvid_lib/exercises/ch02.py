@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
+from hybridvid_lib.exercises.core import (
+    IncorrectAnswer, Question, call_learner, compare_reported, describe, reported_accuracies,
+)
 
 __all__ = ["q1", "q2", "q3", "fusion_task", "reference_stack", "real_flow_pair", "flow_error_px",
            "FUSION_SIZE", "REVERSAL_CLIPS"]
@@ -349,13 +351,7 @@ class FusionExperiment(Question):
                     f"measured {where}, the `{key}` stream alone is right for {scores[key]:.2f}, but on this task a "
                     "single stream cannot beat chance (0.5): is it really given only its own input?"
                 )
-        for key in self.KEYS:
-            if abs(scores[key] - reported[key]) > self.TOLERANCE:
-                raise IncorrectAnswer(
-                    f"you reported {reported[key]:.2f} for `{key}`, but measured {where} it scores "
-                    f"{scores[key]:.2f}. Compute `measured` from these very models' predictions on `x_test` (never "
-                    "type the numbers), and check which number belongs to which model."
-                )
+        compare_reported(reported, scores, self.KEYS, tolerance=self.TOLERANCE, where=where, data="`x_test`")
         self.measured_note = (
             f"measured again {where}: appearance stream {scores['rgb']:.2f}, motion stream {scores['flow']:.2f}, "
             f"their average {scores['average']:.2f}, learned fusion {scores['learned']:.2f} (you measured "

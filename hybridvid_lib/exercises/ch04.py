@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from hybridvid_lib.exercises.ch01 import order_sequences
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
+from hybridvid_lib.exercises.core import (
+    IncorrectAnswer, Question, call_learner, compare_reported, describe, reported_accuracies,
+)
 
 __all__ = ["q1", "q2", "q3", "order_sequences", "reference_encoding", "ORDER_FRAMES", "ORDER_DIM"]
 
@@ -354,13 +356,7 @@ class PositionExperiment(Question):
                 "change when a sequence is reversed) but did not learn which is which: train it longer (40 epochs or "
                 "more), with Adam around 3e-3, and check that your encoding passed q1."
             )
-        for key in self.KEYS:
-            if abs(scores[key] - reported[key]) > self.TOLERANCE:
-                raise IncorrectAnswer(
-                    f"you reported {reported[key]:.2f} for `{key}`, but measured {where} it scores {scores[key]:.2f}. "
-                    "Compute `measured` from these very models' predictions on `x_test` (never type the numbers), "
-                    "and check which number belongs to which model."
-                )
+        compare_reported(reported, scores, self.KEYS, tolerance=self.TOLERANCE, where=where, data="`x_test`")
         self.measured_note = (
             f"measured again {where}: plain {scores['plain']:.2f}, positional {scores['positional']:.2f} (you "
             f"measured {reported['plain']:.2f} and {reported['positional']:.2f}). The plain model gives a sequence "

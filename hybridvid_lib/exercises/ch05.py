@@ -23,7 +23,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
+from hybridvid_lib.exercises.core import (
+    IncorrectAnswer, Question, call_learner, compare_reported, describe, learner_probabilities, reported_accuracies,
+)
 
 __all__ = ["q1", "q2", "q3", "pose_skeletons", "hide_joints_reference", "POSE_CLASSES", "POSE_FRAMES",
            "HIDE_RATE", "check_graphs"]
@@ -385,14 +387,8 @@ class HiddenJointsExperiment(Question):
         scores, clean = {}, {}
         for key, model in models.items():
             for data, store in ((hidden, scores), (x, clean)):
-                out = call_learner(lambda inputs, m=model: m(inputs, training=False), data, name=f"{key}_model")
-                if isinstance(out, (dict, list, tuple)):
-                    raise IncorrectAnswer(f"`{key}_model` should return one (B, {len(POSE_CLASSES)}) tensor of "
-                                          f"probabilities; got {describe(out)}.")
-                p = np.asarray(out, dtype=np.float64)
-                if p.shape != (len(x), len(POSE_CLASSES)):
-                    raise IncorrectAnswer(f"`{key}_model` should map (B, {POSE_FRAMES}, 18, 2) sequences to "
-                                          f"(B, {len(POSE_CLASSES)}) probabilities; got {p.shape}.")
+                p = learner_probabilities(model, data, name=f"{key}_model", num_classes=len(POSE_CLASSES),
+                                          input_doc=f"(B, {POSE_FRAMES}, 18, 2) sequences")
                 store[key] = float(np.mean(p.argmax(axis=1) == y))
         if clean["plain"] < 0.6:
             raise IncorrectAnswer(
@@ -411,13 +407,8 @@ class HiddenJointsExperiment(Question):
                    "`hide_joints` on the training set), and the plain one on the clean ones only? "
                    "The order is `q3.check(plain_model, robust_model, measured)`.")
             )
-        for key in self.KEYS:
-            if abs(scores[key] - reported[key]) > self.TOLERANCE:
-                raise IncorrectAnswer(
-                    f"you reported {reported[key]:.2f} for `{key}`, but measured {where} it scores "
-                    f"{scores[key]:.2f}. Compute `measured` from these very models' predictions on the test "
-                    "sequences *with joints hidden* (never type the numbers)."
-                )
+        compare_reported(reported, scores, self.KEYS, tolerance=self.TOLERANCE, where=where,
+                         data="the test sequences *with joints hidden*")
         self.measured_note = (
             f"measured again {where}: plain {scores['plain']:.2f}, robust {scores['robust']:.2f} (you measured "
             f"{reported['plain']:.2f} and {reported['robust']:.2f}); on the same sequences with every joint seen, "

@@ -26,7 +26,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hybridvid_lib.exercises.core import IncorrectAnswer, Question, call_learner, describe, reported_accuracies
+from hybridvid_lib.exercises.core import (
+    IncorrectAnswer, Question, call_learner, compare_reported, describe, learner_probabilities, reported_accuracies,
+)
 
 __all__ = ["q1", "q2", "q3", "tiny_2d_net", "tiny_3d_net", "shape_frames", "shape_clips", "I3D_TIME_CHAIN",
            "C3D_TIME_CHAIN", "SHAPES", "SHAPE_SIZE", "SHAPE_FRAMES", "receptive_fields_reference"]
@@ -504,14 +506,8 @@ class InflationExperiment(Question):
         where = f"on {len(x)} clips of the check's own draw ({len(SHAPES)} shapes, chance {1 / len(SHAPES):.2f})"
         scores = {}
         for key, model in models.items():
-            out = call_learner(lambda inputs, m=model: m(inputs, training=False), x, name=f"{key}_model")
-            if isinstance(out, (dict, list, tuple)):
-                raise IncorrectAnswer(f"`{key}_model` should return one (B, {len(SHAPES)}) tensor of probabilities; "
-                                      f"got {describe(out)}.")
-            p = np.asarray(out, dtype=np.float64)
-            if p.shape != (len(x), len(SHAPES)):
-                raise IncorrectAnswer(f"`{key}_model` should map (B, {SHAPE_FRAMES}, {SHAPE_SIZE}, {SHAPE_SIZE}, 1) "
-                                      f"clips to (B, {len(SHAPES)}) probabilities; got {p.shape}.")
+            p = learner_probabilities(model, x, name=f"{key}_model", num_classes=len(SHAPES),
+                                      input_doc=f"(B, {SHAPE_FRAMES}, {SHAPE_SIZE}, {SHAPE_SIZE}, 1) clips")
             scores[key] = float(np.mean(p.argmax(axis=1) == y))
         gain = scores["inflated"] - scores["random"]
         if gain < self.MIN_GAIN:
@@ -522,13 +518,8 @@ class InflationExperiment(Question):
                 "model keep the 2D head's weights, and did both train for the same few steps? The order is "
                 "`q3.check(inflated_model, random_model, measured)`."
             )
-        for key in self.KEYS:
-            if abs(scores[key] - reported[key]) > self.TOLERANCE:
-                raise IncorrectAnswer(
-                    f"you reported {reported[key]:.2f} for `{key}`, but measured {where} it scores "
-                    f"{scores[key]:.2f}. Compute `measured` from these very models' predictions on "
-                    "`shape_clips('test')` (never type the numbers)."
-                )
+        compare_reported(reported, scores, self.KEYS, tolerance=self.TOLERANCE, where=where,
+                         data="`shape_clips('test')`")
         self.measured_note = (
             f"measured again {where}: inflated {scores['inflated']:.2f}, random {scores['random']:.2f} (you measured "
             f"{reported['inflated']:.2f} and {reported['random']:.2f}). With few clips, what the 2D network learned "

@@ -29,6 +29,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from hybridvid_lib.errors import HybridVidError
 
 # Colours of the feedback banners (green, red, blue, purple): readable on light and dark themes.
@@ -306,3 +308,47 @@ def reported_accuracies(measured: Any, keys: Sequence[str]) -> dict[str, float]:
                                   f"{describe(value)}.")
         out[key] = number
     return out
+
+
+def learner_probabilities(model: Any, x: Any, *, name: str, num_classes: int, input_doc: str) -> np.ndarray:
+    """``model(x, training=False)`` as ``(N, num_classes)`` float64 probabilities, for a check to measure.
+
+    Args:
+        model: the learner's trained Keras model.
+        x: the check's own inputs, ``N`` samples.
+        name: how the notebook calls the model (``"plain_model"``), for the messages.
+        num_classes: the classes of the task.
+        input_doc: what the inputs are, for the message (``"(B, 8, 18, 2) sequences"``).
+
+    Raises:
+        IncorrectAnswer: the model fails, returns several outputs, or another shape.
+    """
+    out = call_learner(lambda inputs: model(inputs, training=False), x, name=name)
+    if isinstance(out, (dict, list, tuple)):
+        raise IncorrectAnswer(f"`{name}` should return one (B, {num_classes}) tensor of probabilities; got "
+                              f"{describe(out)}.")
+    probs = np.asarray(out, dtype=np.float64)
+    if probs.shape != (len(x), num_classes):
+        raise IncorrectAnswer(f"`{name}` should map {input_doc} to (B, {num_classes}) probabilities; got {probs.shape}.")
+    return probs
+
+
+def compare_reported(reported: dict[str, float], scores: dict[str, float], keys: Sequence[str], *, tolerance: float,
+                     where: str, data: str) -> None:
+    """Refuse reported accuracies that differ from the check's own measurement by more than ``tolerance``.
+
+    Args:
+        reported: the learner's numbers (:func:`reported_accuracies`).
+        scores: the same models measured by the check, ``where`` (a phrase: "on 90 sequences of other actors").
+        data: what the learner should have measured on, for the message (``"`x_test`"``).
+
+    Raises:
+        IncorrectAnswer: naming the first key whose number is off, with both numbers.
+    """
+    for key in keys:
+        if abs(scores[key] - reported[key]) > tolerance:
+            raise IncorrectAnswer(
+                f"you reported {reported[key]:.2f} for `{key}`, but measured {where} it scores {scores[key]:.2f}. "
+                f"Compute `measured` from these very models' predictions on {data} (never type the numbers), and "
+                "check which number belongs to which model."
+            )

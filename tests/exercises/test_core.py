@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
+import numpy as np
 import pytest
 
 from hybridvid_lib.errors import HybridVidError
@@ -148,3 +149,23 @@ def test_base_question_without_check_answer_is_a_programming_error():
     with pytest.raises(NotImplementedError):
         Question("q9").check_answer(1)
     assert core.Question("q9").name == "q9"
+
+
+def test_learner_probabilities_and_compare_reported_explain_what_is_wrong():
+    from hybridvid_lib.exercises.core import IncorrectAnswer, compare_reported, learner_probabilities
+
+    x = np.zeros((4, 3), np.float32)
+    probs = learner_probabilities(lambda inputs, training: np.full((4, 2), 0.5), x, name="plain_model",
+                                  num_classes=2, input_doc="(B, 3) vectors")
+    assert probs.shape == (4, 2) and probs.dtype == np.float64
+    with pytest.raises(IncorrectAnswer, match=r"`plain_model` should map \(B, 3\) vectors to \(B, 2\) probabilities; "
+                                              r"got \(4, 3\)"):
+        learner_probabilities(lambda inputs, training: np.zeros((4, 3)), x, name="plain_model", num_classes=2,
+                              input_doc="(B, 3) vectors")
+    with pytest.raises(IncorrectAnswer, match="should return one"):
+        learner_probabilities(lambda inputs, training: {"probs": 1}, x, name="m", num_classes=2, input_doc="x")
+    compare_reported({"a": 0.5, "b": 0.9}, {"a": 0.55, "b": 0.85}, ["a", "b"], tolerance=0.1, where="here", data="x")
+    with pytest.raises(IncorrectAnswer, match=r"you reported 0.90 for `b`, but measured here it scores 0.60.*never "
+                                              r"type the numbers"):
+        compare_reported({"a": 0.5, "b": 0.9}, {"a": 0.5, "b": 0.6}, ["a", "b"], tolerance=0.1, where="here",
+                         data="`x_test`")
