@@ -33,4 +33,6 @@ def test_notebook_runs_in_smoke_profile(notebook, stickactions_smoke, tmp_path):
     assert doc["notebook"] == notebook.stem and doc["profile"] == "smoke" and doc["seed"] == 0
     for result in doc["results"]:
         assert 0.0 <= result["test_accuracy"] <= 1.0
-        assert math.isfinite(result.get("final_train_loss", 0.0))
+        loss = result.get("final_train_loss")
+        # No loss only for a model that was not trained (an average of trained streams: 0 epochs).
+        assert (loss is None and result.get("epochs") == 0) or math.isfinite(loss), result["model"]
