@@ -70,6 +70,7 @@ def train_and_evaluate(
     pipeline_options: dict[str, Any] | None = None,
     fit_options: dict[str, Any] | None = None,
     model: Any = None,
+    init_from: str | Path | None = None,
     **extras: Any,
 ) -> RunResult:
     """Train model ``name`` on ``ds`` (resumably), evaluate it on the test split, describe the run.
@@ -90,6 +91,9 @@ def train_and_evaluate(
         pipeline_options: more :func:`~hybridvid_lib.data.pipeline.build_pipeline` options
             (``flow_cache``, ``flow_stack``, ``joint_noise`` ...), for every split.
         fit_options: more :func:`~hybridvid_lib.training.train_model` options (``loss``, ``callbacks`` ...).
+        init_from: a saved model (``FILE.keras``) to start from: every layer that fits is copied, the
+            classifier stays new, sized to the dataset (:func:`~hybridvid_lib.models.trained.init_from`); the
+            entry records the file's fingerprint as ``init_from``.
         model: a model built by hand (a notebook that shows how); ``name`` must then be a registered
             model with the same inputs, and the result is reported under ``name``. ``None``: built
             from the registry with ``options``.
@@ -113,6 +117,15 @@ def train_and_evaluate(
     set_seed(seed)
     if model is None:
         model = build_model(name, settings, ds.num_classes, **options)
+    if init_from is not None:
+        from hybridvid_lib.models.extractors import file_fingerprint
+        from hybridvid_lib.models.trained import init_from as start_from
+
+        started = start_from(model, init_from)
+        extras["init_from"] = file_fingerprint(init_from)
+        if verbose:
+            print(f"{len(started['copied'])} layers from {init_from}"
+                  + (f", a new classifier ({', '.join(started['new'])})" if started["new"] else ""), flush=True)
     pipeline_options = {**input_options(model, ds, settings), **(pipeline_options or {})}
     common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **pipeline_options)
     pipelines = {"train": build_pipeline(ds, "train", training=True, **common)}

@@ -472,24 +472,8 @@ def train_command(args: argparse.Namespace) -> int:
         ds = ds.with_validation(args.val, seed=args.seed)
     # A live progress bar in a terminal; one line per epoch in a log file or a pipe.
     verbose = 1 if sys.stdout.isatty() else 2
-    model, extras = None, {}
-    init_path = getattr(args, "init_from", None)
-    if init_path is not None:
-        from hybridvid_lib.models import build_model
-        from hybridvid_lib.models.extractors import file_fingerprint
-        from hybridvid_lib.models.trained import init_from
-        from hybridvid_lib.runs import dataset_options
-        from hybridvid_lib.seeding import set_seed
-
-        options = {**dataset_options(args.model, ds), **options}
-        set_seed(args.seed)
-        model = build_model(args.model, settings, ds.num_classes, **options)
-        started = init_from(model, init_path)
-        extras["init_from"] = file_fingerprint(init_path)
-        print(f"hybridvid train: {len(started['copied'])} layers from {init_path}"
-              + (f", a new classifier ({', '.join(started['new'])})" if started["new"] else ""), flush=True)
     run = train_and_evaluate(args.model, ds, settings, seed=args.seed, run_dir=run_dir, options=options,
-                             strict=args.strict, verbose=verbose, model=model, **extras)
+                             strict=args.strict, verbose=verbose, init_from=getattr(args, "init_from", None))
     found = {subset: pipe.skipped for subset, pipe in run.pipelines.items()}
     atomic_write_json(run_dir / "skipped.json", _merge_skipped(run_dir, found))
     write_metrics(run_dir / "metrics.json",
