@@ -73,3 +73,40 @@ def test_flow_features_read_the_datasets_flow_cache(stickactions_smoke, tmp_path
     code, summary = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_flow")
     assert code == 0, summary
     assert summary["computed"] > 0 and summary["weights"] == "untrained (seed 0)"
+
+
+def test_a_stream_trained_on_short_clips_reads_longer_ones_with_the_same_weights(tmp_path):
+    from hybridvid_lib.models.i3d import with_clip_length
+
+    short = build_model("i3d_rgb", SMOKE, 4)
+    longer = with_clip_length(short, 24)
+    assert longer.inputs[0].shape[1] == 24 and longer.output["features"].shape[1] == output_steps(24)
+    for a, b in zip(short.get_weights(), longer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # On a short clip both give the same features: only the input's length changed, not what it computes.
+    clip = np.random.default_rng(0).uniform(-1, 1, (1, SMOKE.num_frames, SMOKE.frame_size, SMOKE.frame_size, 3))
+    any_length = with_clip_length(short, None)
+    np.testing.assert_allclose(any_length.predict_on_batch({"rgb": clip})["features"],
+                               short.predict_on_batch({"rgb": clip})["features"], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="is not an I3D stream"):
+        with_clip_length(build_model("cnn_lstm", SMOKE, 4), 24)
+
+
+def test_two_stream_features_put_rgb_then_flow_side_by_side_for_every_video(stickactions_smoke, tmp_path):
+    from hybridvid_lib.models.extractors import feature_settings, two_stream_features
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+    rgb = build_model("i3d_rgb", SMOKE, ds.num_classes)
+    rgb.save(tmp_path / "rgb.keras")
+    stack, summaries = two_stream_features(ds, SMOKE, tmp_path / "features", {"i3d_rgb": tmp_path / "rgb.keras"},
+                                           frames=12)
+    assert summaries["i3d_flow"]["weights"] == "untrained (seed 0)"
+    assert stack.dims == (summaries["i3d_rgb"]["dim"], summaries["i3d_flow"]["dim"])
+    record = ds.test[0]
+    both = stack.load(record)
+    assert both.shape == (output_steps(12), sum(stack.dims))
+    np.testing.assert_array_equal(both[:, :stack.dims[0]], stack.caches[0].load(record))
+    assert feature_settings(SMOKE, 12).num_frames == 12 and feature_settings(SMOKE).num_frames == 16
+    again, summaries = two_stream_features(ds, SMOKE, tmp_path / "features", {"i3d_rgb": tmp_path / "rgb.keras"},
+                                           frames=12)
+    assert all(s["computed"] == 0 for s in summaries.values())

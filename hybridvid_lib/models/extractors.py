@@ -78,6 +78,10 @@ def feature_extractor(model_name: str, settings: Settings, *, weights: str | Pat
         raise ModelError(f"{weights} holds a model with inputs {names} and outputs "
                          f"{sorted(model.output) if isinstance(model.output, dict) else 'probs'}; {model_name} "
                          f"takes {sorted(info['inputs'])} and returns 'features'.")
+    if model_name.startswith("i3d_") and model.inputs[0].shape[1] != settings.num_frames:
+        from hybridvid_lib.models.i3d import with_clip_length  # noqa: PLC0415
+
+        model = with_clip_length(model, settings.num_frames)  # e.g. trained on 16 frames, read on 40
     backbone = keras.Model(model.input, model.output["features"], name=f"{model_name}_features")
     cache_info = {"model": model_name, "weights": fingerprint, "num_frames": settings.num_frames,
                   "frame_size": settings.frame_size, "sampling": settings.sampling}
@@ -109,3 +113,42 @@ def extract_dataset_features(model_name: str, ds: DatasetSplit, settings: Settin
         summary["cached"] += found["cached"]
         summary["skipped"] += [dict(item, subset=subset) for item in found["skipped"]]
     return summary
+
+
+#: Frames per clip of the feature sequences the hybrid reads, by profile: longer than the training clips, so
+#: the sequence has steps to attend over (I3D gives one step per 8 frames: 2 in smoke, 5 in cpu, 8 in gpu,
+#: where 64 frames is the published I3D clip). The course's videos have 40 frames or more (smoke: 16).
+FEATURE_FRAMES = {"smoke": 16, "cpu": 40, "gpu": 64}
+TWO_STREAMS = ("i3d_rgb", "i3d_flow")
+
+
+def feature_settings(settings: Settings, frames: int | None = None) -> Settings:
+    """The clip settings of feature extraction: ``settings`` with ``frames`` (default :data:`FEATURE_FRAMES`)."""
+    return settings.replace(num_frames=int(frames or FEATURE_FRAMES.get(settings.profile, settings.num_frames)))
+
+
+def two_stream_features(ds: DatasetSplit, settings: Settings, out: str | Path, weights: dict[str, Any], *,
+                        frames: int | None = None, progress: bool = False):
+    """RGB-I3D and Flow-I3D feature sequences of every video, cached, side by side: the hybrid's input.
+
+    Args:
+        ds: the dataset; every subset is extracted.
+        settings: the profile; the clips get :func:`feature_settings`' frames.
+        out: the cache folder (``out/i3d_rgb/``, ``out/i3d_flow/``); a second call computes nothing.
+        weights: ``{"i3d_rgb": FILE.keras, "i3d_flow": FILE.keras}`` (a run's ``model.keras`` or an imported
+            checkpoint); a stream given ``None`` is untrained (a baseline).
+        frames: frames per clip, overriding the profile's.
+        progress: tqdm bars.
+
+    Returns:
+        ``(stack, summaries)``: a :class:`~hybridvid_lib.data.feature_cache.FeatureStack` giving
+        ``(T', D_rgb + D_flow)`` per video (RGB first), and each stream's summary from
+        :func:`extract_dataset_features`.
+    """
+    from hybridvid_lib.data.feature_cache import FeatureCache, FeatureStack
+
+    clip = feature_settings(settings, frames)
+    summaries = {name: extract_dataset_features(name, ds, clip, out, weights=weights.get(name), progress=progress)
+                 for name in TWO_STREAMS}
+    caches = [FeatureCache(out, name, summaries[name]["dim"]) for name in TWO_STREAMS]
+    return FeatureStack(caches), summaries

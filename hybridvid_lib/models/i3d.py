@@ -259,3 +259,29 @@ def build_i3d_two_stream(settings: Settings, num_classes: int, *, width: float |
 def output_steps(frames: int) -> int:
     """``T'``: feature time steps for ``frames`` input frames (three stride-2 steps in time, SAME)."""
     return math.ceil(math.ceil(math.ceil(frames / 2) / 2) / 2)
+
+
+def with_clip_length(model: keras.Model, frames: int | None) -> keras.Model:
+    """The same I3D stream (same weights) for clips of ``frames`` frames (``None``: any length).
+
+    A stream trained on 16-frame clips gives a 2-step feature sequence; the hybrid reads longer ones (chapter
+    07 extracts 40-frame clips, 5 steps). Every I3D layer is convolutional in time, so the weights fit any
+    length: the stream is rebuilt with the input's new ``T`` and the weights copied. Width, classes, input
+    and the Logits pool are read from ``model``.
+
+    Raises:
+        ValueError: ``model`` is not an I3D stream built by :func:`build_i3d_stream`.
+    """
+    try:
+        first = model.get_layer(f"{layer_name('Conv3d_1a_7x7')}.conv_3d")
+        classifier = model.get_layer(f"{layer_name(LOGITS_SCOPE)}.conv_3d")
+        pool = model.get_layer("Logits.AvgPool3d").pool_size
+    except ValueError:
+        raise ValueError(f"{model.name} is not an I3D stream (no Conv3d_1a_7x7 or Logits layer).") from None
+    (input_name, tensor), = dict(model.input).items()
+    width = first.filters / 64  # the released stem has 64 filters; scaled() keeps at least 4
+    rebuilt = build_i3d_stream(classifier.filters, channels=int(tensor.shape[-1]), frames=frames,
+                               size=tensor.shape[2], width=1.0 if first.filters == 64 else width,
+                               final_pool=tuple(pool), input_name=input_name, name=model.name)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
