@@ -23,9 +23,13 @@ One module per topic; import from here, the names stay the same when a plot move
 - :mod:`.skeleton`: skeleton graphs, their partitions, adjacency matrices and edge values (chapter 05),
   imported from :mod:`hybridvid_lib.viz.skeleton`;
 - :mod:`.frames`: :func:`to_uint8_frames`, :func:`show_frames`, :func:`plot_sample_predictions`;
+- :mod:`.attention`: attention weights over a clip's frames (chapter 07), :func:`plot_attention_over_frames`,
+  :func:`plot_mean_attention_by_class`, and the ipywidgets :class:`~hybridvid_lib.viz.attention.AttentionScrubber`
+  (imported from :mod:`hybridvid_lib.viz.attention`);
 - :mod:`.common`: the colours, :data:`DEFAULT_DPI` and :func:`save_figure`.
 """
 
+from hybridvid_lib.viz.attention import plot_attention_over_frames, plot_mean_attention_by_class
 from hybridvid_lib.viz.classification import (
     plot_confusion_matrix, plot_leaderboard, plot_per_class_accuracy, plot_per_class_comparison, plot_roc_curves,
 )
@@ -38,6 +42,7 @@ from hybridvid_lib.viz.training import plot_history
 
 __all__ = [
     "BAR_COLOR", "DEFAULT_DPI", "HIGHLIGHT_COLOR", "RIGHT_COLOR", "WRONG_COLOR",
+    "plot_attention_over_frames", "plot_mean_attention_by_class",
     "plot_confusion_matrix", "plot_history", "plot_leaderboard", "plot_per_class_accuracy",
     "plot_per_class_comparison", "plot_roc_curves", "plot_sample_predictions", "save_figure", "show_flow_stack",
     "show_frames", "to_uint8_frames", "unstack_flow",
