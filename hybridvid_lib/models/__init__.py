@@ -24,6 +24,7 @@ name                family     module
 ``i3d_bilstm``        hybrid   :mod:`.sequence_heads` (-> stacked BiLSTM, mean over time)
 ``i3d_bilstm_attention``  hybrid  :mod:`.sequence_heads` (-> stacked BiLSTM -> temporal attention)
 ``hybrid``            hybrid   :mod:`.sequence_heads` (the same, trained with center loss: the seed paper's system)
+``hybrid_end_to_end``  hybrid  :mod:`.sequence_heads` (the hybrid on video and flow, the I3D streams trained too)
 ==================  =========  ==============================================================
 
 Importing this package registers every model and custom layer, so

@@ -97,13 +97,22 @@ def build_i3d_bilstm(settings: Settings, num_classes: int, *, feature_dims: Sequ
 
 
 def _attention_model(name: str, num_classes: int, feature_dims, fusion, units, num_layers, attention_units, dense,
-                     dropout, center: tuple[float, float] | None) -> keras.Model:
-    """The BiLSTM + attention head; with ``center = (lambda, alpha)`` a center loss on the pooled vector."""
+                     dropout, center: tuple[float, float] | None, front=None) -> keras.Model:
+    """The BiLSTM + attention head; with ``center = (lambda, alpha)`` a center loss on the pooled vector.
+
+    ``front``: ``(inputs dict, fused (B, T', D) tensor)`` to put the head on (the end-to-end hybrid's I3D
+    streams); ``None``: the cached-features input.
+    """
     dims = _check(feature_dims, units, num_layers)
-    features, x = _fused_input(dims, fusion)
+    if front is None:
+        features, x = _fused_input(dims, fusion)
+        inputs = {"features": features}
+    else:
+        inputs, x = front
+        inputs = dict(inputs)
     pooled = TemporalAttention(int(attention_units), name="attention_pool")(
         _bilstm_stack(x, int(units), int(num_layers), dropout))
-    context, inputs = pooled["context"], {"features": features}
+    context = pooled["context"]
     if center is not None:
         # The labels reach the center loss through an optional input that training fills (training.LABEL_INPUT).
         inputs["label"] = keras.Input((), name="label", dtype="int32", optional=True)
@@ -145,3 +154,42 @@ def build_hybrid(settings: Settings, num_classes: int, *, feature_dims: Sequence
     """
     return _attention_model("hybrid", num_classes, feature_dims, fusion, units, num_layers, attention_units, dense,
                             dropout, center=(float(center_weight), float(center_alpha)))
+
+
+@register_model("hybrid_end_to_end", family="hybrid", inputs=("rgb", "flow"),
+                outputs=("probs", "attention", "embedding"),
+                description="the hybrid trained end to end: RGB-I3D and Flow-I3D streams on video and flow, "
+                            "their feature sequences into the BiLSTM + attention head, with center loss")
+def build_hybrid_end_to_end(settings: Settings, num_classes: int, *, width: float | None = None,
+                            fusion: str = "concat", units: int = DEFAULT_UNITS, num_layers: int = DEFAULT_LAYERS,
+                            attention_units: int = 64, dense: int = DEFAULT_DENSE, dropout: float = DEFAULT_DROPOUT,
+                            center_weight: float = DEFAULT_CENTER_WEIGHT, center_alpha: float = DEFAULT_CENTER_ALPHA,
+                            rgb_weights: str | None = None, flow_weights: str | None = None) -> keras.Model:
+    """The seed paper's system as one network, for end-to-end fine-tuning (the option beside cached features).
+
+    ``{"rgb": (B, T, S, S, 3), "flow": (B, T, S, S, 2), "label": (B,) optional}`` ->
+    ``{"probs" (B, C), "attention" (B, T'), "embedding" (B, 2 * units)}``: each I3D stream's ``features``
+    (Mixed_5c pooled over space, ``(B, T', F)``) fused, then the ``hybrid`` head. ``rgb_weights`` /
+    ``flow_weights``: a stream's ``.keras`` file (a chapter 06/08 run's ``model.keras`` or an imported Kinetics
+    checkpoint) whose layers start the stream (its classifier is not used). It trains slowly on a CPU (two I3Ds
+    per step); the course trains the head on cached features, which is the same network with the streams frozen.
+    """
+    from hybridvid_lib.models.i3d import build_i3d_flow, build_i3d_rgb
+    from hybridvid_lib.models.trained import init_from
+
+    streams = {"rgb": build_i3d_rgb(settings, num_classes, width=width),
+               "flow": build_i3d_flow(settings, num_classes, width=width)}
+    for key, path in (("rgb", rgb_weights), ("flow", flow_weights)):
+        if path:
+            init_from(streams[key], path)
+    inputs = {key: keras.Input(stream.input[key].shape[1:], name=key, dtype="float32")
+              for key, stream in streams.items()}
+    # Each stream cut at its features: one nested model per stream keeps the released layer names inside.
+    parts = [keras.Model(stream.input, stream.output["features"], name=f"i3d_{key}_features")({key: inputs[key]})
+             for key, stream in streams.items()]
+    dims = tuple(int(part.shape[-1]) for part in parts)
+    joined = layers.Concatenate(axis=-1, name="streams")(parts)  # (B, T', D_rgb + D_flow), RGB first
+    fused = StreamFusion(dims, fusion, name="fusion")(joined)
+    return _attention_model("hybrid_end_to_end", num_classes, dims, fusion, units, num_layers, attention_units,
+                            dense, dropout, center=(float(center_weight), float(center_alpha)),
+                            front=(inputs, fused))

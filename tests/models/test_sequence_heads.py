@@ -103,3 +103,35 @@ def test_the_spread_ratio_is_intra_class_over_inter_class_distance():
     assert embedding_spread_ratio(x * [1, 0.5], [0, 0, 1, 1])["ratio"] == pytest.approx(0.125)
     with pytest.raises(ValueError, match="at least two classes"):
         embedding_spread_ratio(x, [0, 0, 0, 0])
+
+
+def test_the_end_to_end_hybrid_starts_from_trained_streams_trains_and_reloads_equal(tmp_path):
+    import tensorflow as tf
+
+    from hybridvid_lib.training import train_model
+
+    keras.utils.set_random_seed(0)
+    rgb = build_model("i3d_rgb", SMOKE, 5)  # stands in for a trained stream (another class count)
+    rgb.save(tmp_path / "rgb.keras")
+    options = {"units": 8, "dense": 8, "attention_units": 4, "rgb_weights": str(tmp_path / "rgb.keras")}
+    model = build_model("hybrid_end_to_end", SMOKE, 3, **options)
+    assert sorted(t.name for t in model.inputs) == ["flow", "label", "rgb"]
+    first = model.get_layer("i3d_rgb_features").get_layer("Conv3d_1a_7x7.conv_3d").kernel
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(first),
+                                  keras.ops.convert_to_numpy(rgb.get_layer("Conv3d_1a_7x7.conv_3d").kernel))
+    rng = np.random.default_rng(0)
+    shape = (SMOKE.num_frames, SMOKE.frame_size, SMOKE.frame_size)
+    x = {"rgb": rng.uniform(-1, 1, (6, *shape, 3)).astype("float32"),
+         "flow": rng.uniform(-1, 1, (6, *shape, 2)).astype("float32")}
+    y = np.arange(6) % 3
+    out = model.predict_on_batch({**x, "label": None})
+    steps = model.get_layer("i3d_rgb_features").output.shape[1]
+    assert out["probs"].shape == (6, 3) and out["attention"].shape == (6, steps)
+    ds = tf.data.Dataset.from_tensor_slices(({**x, "index": np.arange(6)}, y)).batch(3)
+    history = train_model(model, ds, epochs=2, run_dir=tmp_path / "run", learning_rate=1e-3, verbose=0, seed=0,
+                          settings=SMOKE, options=options)
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert np.abs(keras.ops.convert_to_numpy(model.get_layer("center_loss").centers)).sum() > 0
+    again = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    np.testing.assert_allclose(again.predict_on_batch({**x, "label": None})["probs"],
+                               model.predict_on_batch({**x, "label": None})["probs"], rtol=1e-4, atol=1e-5)
