@@ -9,6 +9,7 @@ One checks module per chapter exposes the questions of its exercise notebook::
     from hybridvid_lib.exercises.ch04 import q1, q2, q3   # CNN + Transformer
     from hybridvid_lib.exercises.ch05 import q1, q2, q3   # ST-GCN
     from hybridvid_lib.exercises.ch07 import q1, q2, q3   # the hybrid: attention pooling, center loss
+    from hybridvid_lib.exercises.ch08 import q1, q2, q3, q4   # evaluation: leaks, paired tests, seeds
 
 - :mod:`.core`: :class:`Question` (subclass it to write a check), :class:`IncorrectAnswer`,
   :func:`call_learner` (runs a learner's function and turns its errors into feedback).
