@@ -228,9 +228,9 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 
 def cmd_features_extract(args: argparse.Namespace) -> int:
     from hybridvid_lib.config import resolve_settings
-    from hybridvid_lib.models.extractors import extract_dataset_features
+    from hybridvid_lib.models.extractors import extract_dataset_features, feature_settings
 
-    settings = resolve_settings(args.profile)
+    settings = feature_settings(resolve_settings(args.profile), args.frames)  # longer clips than training's
     ds = _load(args, progress=sys.stderr.isatty())
     if args.weights is None and not args.json:
         print(f"hybridvid features: no --weights, so these are features of an untrained {args.model} (a baseline).",
@@ -313,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", type=Path, default=None, metavar="FILE.keras",
                    help="start from a saved model's weights (e.g. Kinetics I3D imported with `hybridvid models "
                         "import-i3d`), with a new classifier sized to the dataset")
+    p.add_argument("--features", type=Path, default=None, metavar="DIR",
+                   help="for the heads on feature sequences (i3d_lstm ... hybrid): the cache folder that "
+                        "`hybridvid features extract --out DIR` filled for i3d_rgb and i3d_flow")
     p.add_argument("--out", type=Path, help="run folder: checkpoints, history, metrics.json")
     p.set_defaults(func=cmd_train)
 
@@ -358,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, choices=tuple(PROFILES),
                    help="clip settings (frames, size; default: $HYBRIDVID_PROFILE, else cpu)")
     p.add_argument("--out", required=True, type=Path, help="cache root; features go to OUT/<model>/")
+    p.add_argument("--frames", type=int, default=None,
+                   help="frames per clip (default: the profile's feature clip, 16 smoke / 40 cpu / 64 gpu: "
+                        "one feature step per 8 frames)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_features_extract)
 

@@ -470,10 +470,21 @@ def train_command(args: argparse.Namespace) -> int:
                       progress=sys.stderr.isatty())
     if getattr(args, "val", None) is not None:
         ds = ds.with_validation(args.val, seed=args.seed)
+    pipeline_options = {}
+    if "features" in info["inputs"]:  # a head on cached feature sequences (chapters 07-08)
+        from hybridvid_lib.data.feature_cache import open_feature_stack
+
+        if getattr(args, "features", None) is None:
+            raise ModelError(f"{args.model} reads cached feature sequences: give --features DIR, the folder "
+                             "`hybridvid features extract --out DIR` filled for i3d_rgb and i3d_flow.")
+        stack = open_feature_stack(args.features)
+        options.setdefault("feature_dims", list(stack.dims))
+        pipeline_options["feature_cache"] = stack
     # A live progress bar in a terminal; one line per epoch in a log file or a pipe.
     verbose = 1 if sys.stdout.isatty() else 2
     run = train_and_evaluate(args.model, ds, settings, seed=args.seed, run_dir=run_dir, options=options,
-                             strict=args.strict, verbose=verbose, init_from=getattr(args, "init_from", None))
+                             strict=args.strict, verbose=verbose, init_from=getattr(args, "init_from", None),
+                             pipeline_options=pipeline_options)
     found = {subset: pipe.skipped for subset, pipe in run.pipelines.items()}
     atomic_write_json(run_dir / "skipped.json", _merge_skipped(run_dir, found))
     write_metrics(run_dir / "metrics.json",

@@ -33,7 +33,7 @@ def test_i3d_features_of_every_video_are_the_models_features_output(stickactions
     model.save(weights)
 
     code, summary = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb",
-                            "--weights", str(weights))
+                            "--weights", str(weights), "--frames", str(SMOKE.num_frames))
     assert code == 0, summary
     total = len(ds.train) + len(ds.test)
     assert summary["computed"] == total and summary["cached"] == 0 and summary["skipped"] == []
@@ -50,9 +50,10 @@ def test_i3d_features_of_every_video_are_the_models_features_output(stickactions
 
     # A second run computes nothing; other weights in the same folder are refused, not mixed in.
     code, again = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb",
-                          "--weights", str(weights))
+                          "--weights", str(weights), "--frames", str(SMOKE.num_frames))
     assert code == 0 and again["computed"] == 0 and again["cached"] == total
-    code, err = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb")
+    code, err = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", "i3d_rgb",
+                        "--frames", str(SMOKE.num_frames))
     assert code == 2 and "other settings (weights differ" in err
 
 
@@ -110,3 +111,24 @@ def test_two_stream_features_put_rgb_then_flow_side_by_side_for_every_video(stic
     again, summaries = two_stream_features(ds, SMOKE, tmp_path / "features", {"i3d_rgb": tmp_path / "rgb.keras"},
                                            frames=12)
     assert all(s["computed"] == 0 for s in summaries.values())
+
+
+def test_a_head_trains_from_the_command_line_on_the_extracted_features(stickactions_smoke, tmp_path, capsys):
+    for stream in ("i3d_rgb", "i3d_flow"):
+        code, summary = extract(capsys, stickactions_smoke, tmp_path / "features", "--model", stream)
+        assert code == 0, summary
+    train = ["train", "--model", "hybrid", "--format", "stickactions", "--root", str(stickactions_smoke),
+             "--profile", "smoke", "--out", str(tmp_path / "run")]
+    assert main(train) == 2
+    assert "give --features DIR" in capsys.readouterr().err
+    assert main([*train, "--features", str(tmp_path / "nothing")]) == 2
+    assert "hybridvid features extract --model i3d_rgb" in capsys.readouterr().err
+    assert main([*train, "--features", str(tmp_path / "features"), "--option", "units=8"]) == 0
+    result = json.loads((tmp_path / "run" / "metrics.json").read_text())["results"][0]
+    steps = np.load(next((tmp_path / "features" / "i3d_rgb").rglob("*.features.npy"))).shape[0]
+    assert steps == output_steps(16)  # the profile's feature clip (16 frames in smoke), not its training clip
+    dims = [json.loads((tmp_path / "features" / s / "cache_info.json").read_text())["dim"]
+            for s in ("i3d_rgb", "i3d_flow")]
+    assert result["model"] == "hybrid" and result["options"]["feature_dims"] == dims
+    ds = load_dataset("stickactions", stickactions_smoke)
+    assert result["num_test_videos"] == len(ds.test)

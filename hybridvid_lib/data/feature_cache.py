@@ -162,3 +162,28 @@ def extract_features(backbone, ds: DatasetSplit, subset: str, settings, cache: F
                 computed += 1
             bar.update(len(sequences))
     return {"computed": computed, "cached": len(listed) - len(todo), "skipped": list(pipe.skipped)}
+
+
+def open_feature_stack(root: str | Path, names: Sequence[str] = ("i3d_rgb", "i3d_flow")) -> FeatureStack:
+    """The caches ``root/<name>/`` written by ``hybridvid features extract --out ROOT``, side by side in ``names``' order.
+
+    Each cache's feature length and settings are read from its ``cache_info.json``, so a head is trained on
+    exactly what was extracted (``hybridvid train --model hybrid --features ROOT``).
+
+    Raises:
+        DatasetError: a cache is missing; the message says which command writes it.
+    """
+    import json
+
+    from hybridvid_lib.errors import DatasetError
+
+    caches = []
+    for name in names:
+        info_path = Path(root) / name / "cache_info.json"
+        if not info_path.is_file():
+            raise DatasetError(f"No {name} features in {root} ({info_path} is missing); write them first with "
+                               f"`hybridvid features extract --model {name} --out {root}` (same --format and --root).")
+        info = json.loads(info_path.read_text())
+        extra = {k: v for k, v in info.items() if k not in ("version", "name", "dim")}
+        caches.append(FeatureCache(root, name, int(info["dim"]), info=extra))
+    return FeatureStack(caches)
