@@ -77,8 +77,12 @@ def toy_embeddings(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def center_loss_experiment(center_step, x: np.ndarray, y: np.ndarray, *, steps: int = STEPS,
-                           lr: float = LEARNING_RATE, weight: float = CENTER_WEIGHT, alpha: float = ALPHA) -> list:
-    """q3 with a given ``center_step``: the intra/inter ratio before the first step and after each (``steps + 1``)."""
+                           lr: float = LEARNING_RATE, weight: float = CENTER_WEIGHT, alpha: float = ALPHA,
+                           return_points: bool = False):
+    """q3 with a given ``center_step``: the intra/inter ratio before the first step and after each (``steps + 1``).
+
+    With ``return_points`` also the embeddings after the last step: ``(ratios, x)``.
+    """
     from hybridvid_lib.evaluation import embedding_spread_ratio
 
     x = np.array(x, dtype=np.float64)
@@ -88,7 +92,7 @@ def center_loss_experiment(center_step, x: np.ndarray, y: np.ndarray, *, steps: 
         centers = np.asarray(center_step(centers, x, y, alpha), dtype=np.float64)
         x = x - lr * weight * (x - centers[y])
         ratios.append(embedding_spread_ratio(x, y)["ratio"])
-    return ratios
+    return (ratios, x) if return_points else ratios
 
 
 # ------------------------------------------------------------------------------ q1 attention pooling
@@ -295,7 +299,8 @@ class CenterLossExperiment(Question):
             raise IncorrectAnswer(f"`ratios` should hold {STEPS + 1} numbers (before the first step and after each of "
                                   f"the {STEPS}); got {len(got)}.{tip}")
         x, y = toy_embeddings()
-        want = np.asarray(center_loss_experiment(center_step_reference, x, y))
+        want, moved = center_loss_experiment(center_step_reference, x, y, return_points=True)
+        want = np.asarray(want)
         if abs(got[0] - want[0]) > self.TOLERANCE:
             raise IncorrectAnswer(f"your first ratio is {got[0]:.3f}; the embeddings as given have "
                                   f"{want[0]:.3f} (`embedding_spread_ratio(x, y)['ratio']` before any step).")
@@ -306,13 +311,17 @@ class CenterLossExperiment(Question):
                 f"after step {k} your ratio is {got[k]:.3f}; the check, running the same experiment, measures "
                 f"{want[k]:.3f}. Each step: centers first (`center_step`, alpha {ALPHA}), then every embedding moves "
                 f"by `-{LEARNING_RATE} * {CENTER_WEIGHT} * (x - centers[y])`, then the ratio.")
+        from hybridvid_lib.evaluation import embedding_spread_ratio
+
+        before, after = embedding_spread_ratio(x, y), embedding_spread_ratio(moved, y)
         half = int(np.argmax(want <= (want[0] + want[-1]) / 2))
         self.measured_note = (
             f"measured again by the check: the ratio goes from {want[0]:.3f} to {want[-1]:.3f} in {STEPS} steps, "
-            f"half of that fall within the first {half} (yours: {got[0]:.3f} to {got[-1]:.3f}). The distances "
-            "within a class shrink while the class means stay where they are. With nothing else in the loss the "
-            "embeddings collapse onto their centers; in the hybrid the cross-entropy keeps the classes apart, and "
-            "lambda sets the balance between the two."
+            f"half of that fall within the first {half} (yours: {got[0]:.3f} to {got[-1]:.3f}). The distance within "
+            f"a class went from {before['intra']:.2f} to {after['intra']:.3f}, the distance between class means from "
+            f"{before['inter']:.2f} to {after['inter']:.2f} (the centers start at zero, so the first pulls draw "
+            "every class a little inward). With nothing else in the loss the embeddings collapse onto their "
+            "centers; in the hybrid the cross-entropy keeps the classes apart, and lambda sets the balance."
         )
 
 
