@@ -313,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", type=Path, default=None, metavar="FILE.keras",
                    help="start from a saved model's weights (e.g. Kinetics I3D imported with `hybridvid models "
                         "import-i3d`), with a new classifier sized to the dataset")
+    p.add_argument("--recipe", default=None, metavar="NAME",
+                   help="a published training recipe over the profile: i3d_finetune (64 frames at 224 px, SGD "
+                        "momentum 0.9; for the gpu profile)")
     p.add_argument("--features", type=Path, default=None, metavar="DIR",
                    help="for the heads on feature sequences (i3d_lstm ... hybrid): the cache folder that "
                         "`hybridvid features extract --out DIR` filled for i3d_rgb and i3d_flow")

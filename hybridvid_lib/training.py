@@ -458,6 +458,15 @@ def train_command(args: argparse.Namespace) -> int:
                          "and the run folder for checkpoints and metrics.json (--out RUN).")
     options = parse_options(list(getattr(args, "option", None) or []), info["options"])
     settings = resolve_settings(args.profile, num_epochs=args.epochs, batch_size=args.batch_size)
+    recipe = None
+    if getattr(args, "recipe", None):
+        from hybridvid_lib.models.recipes import get_recipe
+
+        recipe = get_recipe(args.recipe)
+        settings = recipe.apply(settings)
+        print(f"recipe {recipe.name}: {recipe.description}"
+              + ("" if args.model in recipe.models else
+                 f" (published for {', '.join(recipe.models)}, not {args.model})"), flush=True)
     run_dir = Path(args.out)
     shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
     where = (f"protocol {getattr(args, 'protocol', None) or 'xsub'}" if args.format == "ntu"
@@ -484,7 +493,9 @@ def train_command(args: argparse.Namespace) -> int:
     verbose = 1 if sys.stdout.isatty() else 2
     run = train_and_evaluate(args.model, ds, settings, seed=args.seed, run_dir=run_dir, options=options,
                              strict=args.strict, verbose=verbose, init_from=getattr(args, "init_from", None),
-                             pipeline_options=pipeline_options)
+                             pipeline_options=pipeline_options,
+                             fit_options={"optimizer": recipe.make_optimizer()} if recipe else None,
+                             **({"recipe": recipe.name} if recipe else {}))
     found = {subset: pipe.skipped for subset, pipe in run.pipelines.items()}
     atomic_write_json(run_dir / "skipped.json", _merge_skipped(run_dir, found))
     write_metrics(run_dir / "metrics.json",

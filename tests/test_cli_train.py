@@ -152,3 +152,31 @@ def test_stgcn_trains_on_ntu_skeletons_with_no_option(tmp_path, capsys):
     assert result["options"] == {"graph": "ntu_rgbd", "channels": 3, "persons": 2}
     assert math.isfinite(result["final_train_loss"])
     capsys.readouterr()
+
+
+def test_the_i3d_recipe_is_the_published_one_and_a_recipe_sets_the_clip_and_the_optimizer(
+        stickactions_smoke, tmp_path, capsys, monkeypatch):
+    import keras
+
+    from hybridvid_lib.config import resolve_settings
+    from hybridvid_lib.models import recipes
+
+    published = recipes.get_recipe("i3d_finetune")
+    gpu = published.apply(resolve_settings("gpu"))
+    assert (gpu.num_frames, gpu.frame_size, gpu.short_side) == (64, 224, 256)
+    assert published.optimizer == "sgd" and published.momentum == 0.9
+    with pytest.raises(Exception, match="Unknown recipe 'nope'; expected one of: i3d_finetune"):
+        recipes.get_recipe("nope")
+
+    # The same mechanics on a clip a CPU test can afford: 24 frames (the smoke videos have 16: looped).
+    small = recipes.Recipe("tiny", "a small test recipe", {"num_frames": 24, "frame_size": 32}, "sgd", 0.05, 0.9,
+                           ("i3d_rgb",))
+    monkeypatch.setitem(recipes.RECIPES, "tiny", small)
+    run = tmp_path / "run"
+    assert main(train_args(stickactions_smoke, run, "i3d_rgb", "--recipe", "tiny")) == 0
+    assert "recipe tiny: a small test recipe" in capsys.readouterr().out
+    state = load_run_state(run)
+    assert state["settings"]["num_frames"] == 24 and state["settings"]["learning_rate"] == 0.05
+    assert load_metrics(run / "metrics.json")["results"][0]["recipe"] == "tiny"
+    optimizer = keras.saving.load_model(run / "checkpoints" / "last.keras").optimizer
+    assert optimizer.__class__.__name__ == "SGD" and float(optimizer.momentum) == pytest.approx(0.9)
