@@ -382,6 +382,23 @@ def test_stacked_flow_holds_L_consecutive_fields_as_dx_dy_channels(coded_split):
     assert len(starts) > 1
 
 
+
+@pytest.mark.parametrize("stack", [None, 3])
+def test_mean_flow_subtraction_removes_each_fields_mean_vector_and_keeps_the_rest(coded_split, stack):
+    settings = FLOW_SETTINGS.replace(num_frames=T)
+    kept, removed = (build_pipeline(coded_split, "train", settings, inputs=("flow",), flow_cache=CodedFlowCache(),
+                                    flow_stack=stack, training=False, flow_mean_subtraction=on)
+                     for on in (False, True))
+    for (plain, _), (centred, _) in zip(elements(kept), elements(removed)):
+        flow, out = plain["flow"], centred["flow"]
+        fields = flow.reshape(flow.shape[:-1] + (-1, 2)) if stack else flow  # (..., S, S, 2) per field
+        got = out.reshape(out.shape[:-1] + (-1, 2)) if stack else out
+        axes = (0, 1) if stack else (1, 2)
+        expected = fields - fields.mean(axis=axes, keepdims=True)  # the column pattern stays, the offset goes
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+        np.testing.assert_allclose(got.mean(axis=axes), 0, atol=1e-5)
+        assert np.abs(expected).max() > 0.01  # something is left: only the shared vector was removed
+
 def moving_frames(vid: int) -> np.ndarray:
     """A bright 8x8 square at a video-dependent height moving right over dim noise: (T, 32, 32, 3) uint8."""
     frames = np.random.default_rng(vid).integers(0, 40, (T, SIZE, SIZE, 3), dtype=np.uint8)

@@ -163,6 +163,7 @@ def build_pipeline(
     clips_per_video: int = 1,
     joint_noise: float = 0.0,
     joint_dropout: float = 0.0,
+    flow_mean_subtraction: bool = False,
 ) -> Pipeline:
     """A pipeline of ``(features, label)`` batches for the chosen inputs of one subset.
 
@@ -189,6 +190,9 @@ def build_pipeline(
         ntu_cache: where NTU ``.skeleton`` text files are converted to arrays (``None``: beside them).
         clips_per_video: evaluation only: ``K`` clips per video sharing one ``index``.
         joint_noise, joint_dropout: skeleton perturbations in training (see :mod:`.joints`).
+        flow_mean_subtraction: subtract from every flow field its mean vector (Simonyan & Zisserman 2014,
+            section 3.1, "mean flow subtraction": a cheap camera-motion compensation, since a pan or shake
+            moves every pixel alike); off by default, as the released I3D feeds flow as it is.
 
     Returns:
         A :class:`Pipeline`; ``element_spec_doc`` gives the shapes, ``records[index]`` the sample.
@@ -226,7 +230,8 @@ def build_pipeline(
     mirror_map = ds.mirror_label_map()
     per_epoch = _per_epoch_fn(settings, by_name, strategy=strategy, training=training, mirror_map=mirror_map,
                               flow_stack=flow_stack, feature_steps=feature_steps, num_clips=clips_per_video,
-                              joint_noise=joint_noise, joint_dropout=joint_dropout)
+                              joint_noise=joint_noise, joint_dropout=joint_dropout,
+                              flow_mean_subtraction=bool(flow_mean_subtraction))
 
     autotune = tf.data.AUTOTUNE
     if training:
@@ -251,7 +256,8 @@ def build_pipeline(
 
 
 def _per_epoch_fn(settings: Settings, sources: dict[str, Source], *, strategy: str, training: bool, mirror_map,
-                  flow_stack, feature_steps, num_clips: int, joint_noise: float, joint_dropout: float):
+                  flow_stack, feature_steps, num_clips: int, joint_noise: float, joint_dropout: float,
+                  flow_mean_subtraction: bool = False):
     """The map run after the cache: ``(arrays..., label, index, clip, seed) -> (features, label)``."""
     names = list(sources)
     spatial = dict(short_side=settings.short_side, frame_size=settings.frame_size)
@@ -283,6 +289,8 @@ def _per_epoch_fn(settings: Settings, sources: dict[str, Source], *, strategy: s
             else:
                 at = draw(last_field + 1, int(flow_stack), element_seed, clip, how="stride", stride=1)
             motion = augment.resize_and_crop(_dequantize(tf.gather(fields, at)), y, x, **spatial)
+            if flow_mean_subtraction:  # (L, S, S, 2) minus each field's mean vector: the camera's share
+                motion = motion - tf.reduce_mean(motion, axis=[1, 2], keepdims=True)
             out["flow"] = (augment.flip_flow(motion, flip) if flow_stack is None
                            else _stack_flow(motion, flip, int(flow_stack), settings.frame_size))
         if "joints" in data:
