@@ -132,3 +132,22 @@ def test_a_head_trains_from_the_command_line_on_the_extracted_features(stickacti
     assert result["model"] == "hybrid" and result["options"]["feature_dims"] == dims
     ds = load_dataset("stickactions", stickactions_smoke)
     assert result["num_test_videos"] == len(ds.test)
+
+
+def test_flow_features_of_mean_subtracted_flow_are_recorded_as_such_and_never_mixed(stickactions_smoke, tmp_path):
+    import json as _json
+
+    from hybridvid_lib.errors import HybridVidError
+    from hybridvid_lib.models.extractors import two_stream_features
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+    plain, _ = two_stream_features(ds, SMOKE, tmp_path / "plain", {}, frames=8)
+    centred, _ = two_stream_features(ds, SMOKE, tmp_path / "centred", {}, frames=8, flow_mean_subtraction=True)
+    info = _json.loads((tmp_path / "centred" / "i3d_flow" / "cache_info.json").read_text())
+    assert info["flow_mean_subtraction"] is True
+    assert "flow_mean_subtraction" not in _json.loads((tmp_path / "centred" / "i3d_rgb" / "cache_info.json").read_text())
+    record = ds.test[0]
+    np.testing.assert_array_equal(plain.caches[0].load(record), centred.caches[0].load(record))  # RGB: the same
+    assert not np.allclose(plain.caches[1].load(record), centred.caches[1].load(record))  # flow: another input
+    with pytest.raises(HybridVidError, match="other settings"):
+        two_stream_features(ds, SMOKE, tmp_path / "plain", {}, frames=8, flow_mean_subtraction=True)

@@ -89,7 +89,8 @@ def feature_extractor(model_name: str, settings: Settings, *, weights: str | Pat
 
 
 def extract_dataset_features(model_name: str, ds: DatasetSplit, settings: Settings, out: str | Path, *,
-                             weights: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+                             weights: str | Path | None = None, progress: bool = True,
+                             flow_mean_subtraction: bool = False) -> dict[str, Any]:
     """Fill ``out/<model_name>/`` with the feature sequence of every readable video of every subset.
 
     Returns:
@@ -99,11 +100,15 @@ def extract_dataset_features(model_name: str, ds: DatasetSplit, settings: Settin
     from hybridvid_lib.runs import input_options
 
     backbone, inputs, info = feature_extractor(model_name, settings, weights=weights, num_classes=ds.num_classes)
+    if flow_mean_subtraction:  # recorded, so features of flow with and without it are never mixed
+        info["flow_mean_subtraction"] = True
     dim = int(backbone.output.shape[-1])
     cache = FeatureCache(out, model_name, dim, info=info)
     summary: dict[str, Any] = {"cache": str(cache.arrays.root), "dim": dim, "computed": 0, "cached": 0,
                                "skipped": [], "weights": info["weights"]}
     options = input_options(backbone, ds, settings)  # a flow model gets the dataset's flow cache
+    if flow_mean_subtraction and "flow" in inputs:
+        options["flow_mean_subtraction"] = True
     for subset in SUBSETS:
         if not ds.subset(subset):
             continue
@@ -128,7 +133,7 @@ def feature_settings(settings: Settings, frames: int | None = None) -> Settings:
 
 
 def two_stream_features(ds: DatasetSplit, settings: Settings, out: str | Path, weights: dict[str, Any], *,
-                        frames: int | None = None, progress: bool = False):
+                        frames: int | None = None, progress: bool = False, flow_mean_subtraction: bool = False):
     """RGB-I3D and Flow-I3D feature sequences of every video, cached, side by side: the hybrid's input.
 
     Args:
@@ -139,6 +144,8 @@ def two_stream_features(ds: DatasetSplit, settings: Settings, out: str | Path, w
             checkpoint); a stream given ``None`` is untrained (a baseline).
         frames: frames per clip, overriding the profile's.
         progress: tqdm bars.
+        flow_mean_subtraction: the flow stream reads each field minus its mean vector, as it was trained
+            (``build_pipeline``'s option of that name); recorded in the flow cache's info.
 
     Returns:
         ``(stack, summaries)``: a :class:`~hybridvid_lib.data.feature_cache.FeatureStack` giving
@@ -148,7 +155,8 @@ def two_stream_features(ds: DatasetSplit, settings: Settings, out: str | Path, w
     from hybridvid_lib.data.feature_cache import FeatureCache, FeatureStack
 
     clip = feature_settings(settings, frames)
-    summaries = {name: extract_dataset_features(name, ds, clip, out, weights=weights.get(name), progress=progress)
+    summaries = {name: extract_dataset_features(name, ds, clip, out, weights=weights.get(name), progress=progress,
+                                                flow_mean_subtraction=flow_mean_subtraction and name == "i3d_flow")
                  for name in TWO_STREAMS}
     caches = [FeatureCache(out, name, summaries[name]["dim"]) for name in TWO_STREAMS]
     return FeatureStack(caches), summaries
