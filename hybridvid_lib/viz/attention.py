@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import cv2
 import ipywidgets as w
 import numpy as np
 from matplotlib.axes import Axes
@@ -30,6 +29,7 @@ from hybridvid_lib.data.video import check_rgb_clip
 from hybridvid_lib.drawing import enlarge
 from hybridvid_lib.viz.common import BAR_COLOR, HIGHLIGHT_COLOR, figure_and_axes, new_figure
 from hybridvid_lib.viz.frames import to_uint8_frames
+from hybridvid_lib.widgets import encode_png
 
 #: Frames per I3D feature step (the temporal stride of Mixed_5c).
 FRAMES_PER_STEP = 8
@@ -153,13 +153,6 @@ def plot_mean_attention_by_class(weights: Any, labels: Any, class_names: Sequenc
     return fig
 
 
-def _encode_png(frame: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
-    if not ok:  # pragma: no cover - OpenCV always encodes PNG
-        raise RuntimeError("OpenCV could not encode a PNG image.")
-    return buf.tobytes()
-
-
 class AttentionScrubber:
     """A frame scrubber that shows, under each frame, the attention weight of the feature step it belongs to.
 
@@ -245,7 +238,7 @@ class AttentionScrubber:
         t = int(np.clip(t, 0, len(self.frames) - 1))
         s = self.step(t)
         span = step_frames(s, len(self.frames), len(self.weights), self.frames_per_step)
-        self.image.value = _encode_png(self.render(t))
+        self.image.value = encode_png(self.render(t))
         self.caption.value = (f"{self.picker.value}: frame {t + 1} of {len(self.frames)}, feature step {s} "
                               f"(frames {span[0]}-{span[-1]}), attention weight {self.weights[s]:.2f} "
                               f"(uniform {1 / len(self.weights):.2f})")
