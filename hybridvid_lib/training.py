@@ -328,7 +328,10 @@ def train_model(
         if verbose:
             print(f"{run_dir} already holds {initial_epoch} epochs of {model.name}; nothing left to train.",
                   flush=True)
-        _save_model(full_model, run_dir)
+        # Written once, when training finished; rewriting it would change its bytes (a .keras file is a zip with
+        # timestamps) and so its fingerprint, and every feature cache made from it would be refused as stale.
+        if not (run_dir / MODEL_FILE).is_file():
+            _save_model(full_model, run_dir)
         return _plain_history(state["history"])
     if verbose and initial_epoch:
         print(f"Resuming {model.name} in {run_dir} at epoch {initial_epoch + 1} of {epochs}.", flush=True)

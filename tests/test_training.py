@@ -129,8 +129,16 @@ def test_a_finished_run_trains_nothing_and_loads_the_final_weights(tmp_path):
     stored = train(trained, tmp_path, 2)
     log = EpochLog()
     again = fresh_model(seed=5)
+    written = (tmp_path / "model.keras").read_bytes()
+    stat = (tmp_path / "model.keras").stat()
     assert train(again, tmp_path, 2, callbacks=[log]) == stored
     assert log.epochs == []
+    # The finished model file is not rewritten: its bytes (and the fingerprint feature caches keep) stay the same.
+    assert (tmp_path / "model.keras").read_bytes() == written
+    assert (tmp_path / "model.keras").stat().st_ino == stat.st_ino  # not replaced by an identical copy either
+    (tmp_path / "model.keras").unlink()  # lost after the last checkpoint: written again from it
+    train(fresh_model(seed=7), tmp_path, 2)
+    assert (tmp_path / "model.keras").is_file()
     x = {"rgb": next(iter(tiny_dataset()))[0]["rgb"]}
     np.testing.assert_allclose(again.predict_on_batch(x), trained.predict_on_batch(x), rtol=1e-5, atol=1e-6)
 
