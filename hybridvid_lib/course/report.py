@@ -41,6 +41,10 @@ def leaderboard_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ``test_accuracy`` and ``macro_f1`` (``summarize_runs`` dicts: mean, std, min, max, n),
     ``params`` (sorted distinct values), ``train_seconds_mean``, and ``label`` / ``mean`` / ``std``
     (test accuracy) as :func:`hybridvid_lib.viz.plot_leaderboard` reads them.
+
+    A result marked ``"seed_independent": true`` (trained once and reported by every seed's notebook, such as
+    chapter 08's I3D streams) counts once: its row has ``n = 1`` and ``seed_independent`` true, instead of the
+    same number repeated with a spread of zero.
     """
     from hybridvid_lib.evaluation import summarize_runs
 
@@ -50,6 +54,8 @@ def leaderboard_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             continue
         for result in run["metrics"]["results"]:
             key = (run["notebook"], result["model"], result["dataset"], result.get("split"))
+            if result.get("seed_independent") and groups.get(key):
+                continue  # the same run again, reported by another seed's notebook
             groups.setdefault(key, []).append((run["seed"], result))
     rows = []
     for (notebook, model, dataset, split), items in groups.items():
@@ -71,6 +77,7 @@ def leaderboard_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "label": label,
             "mean": accuracy["mean"],
             "std": accuracy["std"],
+            "seed_independent": any(bool(r.get("seed_independent")) for _, r in items),
         })
     rows.sort(key=lambda row: (-row["mean"], row["notebook"], row["model"], row["dataset"]))
     return rows
@@ -222,7 +229,8 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
             dataset = row["dataset"] + (f" (split {row['split']})" if row["split"] is not None else "")
             lines.append(
                 f"| {rank} | {_cell(row['notebook'])} | {_cell(row['model'])} | {_cell(dataset)} | "
-                f"{_mean_std(row['test_accuracy'])} | {_mean_std(row['macro_f1'])} | {row['n']} | "
+                f"{_mean_std(row['test_accuracy'])} | {_mean_std(row['macro_f1'])} | "
+                f"{'1 (shared by every seed)' if row['seed_independent'] else row['n']} | "
                 f"{_params(row['params'])} | {row['train_seconds_mean']:.1f} |")
         _write_plot(rows, plot_path, str(profile))
         lines += ["", f"![Leaderboard: test accuracy, mean ± std over seeds]({PLOT_NAME})"]

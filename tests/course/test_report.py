@@ -170,3 +170,17 @@ def test_the_report_names_the_kernel_without_an_absolute_path(results, tmp_path)
     text = write_report(results, tmp_path).read_text()
     assert "| kernel | python3 (python, this environment) |" in text
     assert not re.search(r"(?<![\w.:/])/(?:[\w.-]+/){1,}[\w.-]+", text.replace("](", "]( "))
+
+
+def test_a_result_trained_once_for_every_seed_counts_once(results, tmp_path):
+    for seed in range(3):  # every seed's notebook reports the same stream run
+        doc = metrics(seed, ("i3d_rgb", "stickactions-hard", 1, 0.62, 0.6, 800_000, 200.0))
+        doc["results"][0]["seed_independent"] = True
+        results["runs"].append(run("08_ablation", seed, doc=doc))
+    row = next(r for r in leaderboard_rows(results["runs"]) if r["model"] == "i3d_rgb")
+    assert row["n"] == 1 and row["seeds"] == [0] and row["seed_independent"] is True
+    cnn_lstm = next(r for r in leaderboard_rows(results["runs"]) if r["model"] == "cnn_lstm")
+    assert cnn_lstm["n"] == 3 and cnn_lstm["seed_independent"] is False
+    write_report(results, tmp_path)
+    line = next(line for line in (tmp_path / "report.md").read_text().splitlines() if "| i3d_rgb |" in line)
+    assert "1 (shared by every seed)" in line
