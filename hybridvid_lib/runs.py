@@ -135,7 +135,7 @@ def train_and_evaluate(
 
     run_dir = Path(run_dir)
     val = pipelines.get("val")
-    history = train_model(model, pipelines["train"].dataset, val_ds=val.dataset if val else None,
+    history = train_model(model, pipelines["train"], val_ds=val.dataset if val else None,
                           epochs=settings.num_epochs, run_dir=run_dir, learning_rate=settings.learning_rate,
                           verbose=verbose, seed=seed, settings=settings, options=options, **(fit_options or {}))
     losses = history.get("loss", [])

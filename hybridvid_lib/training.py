@@ -10,8 +10,9 @@
 What a run folder holds (every file written atomically: a killed run leaves the previous
 version, never half a file)::
 
-    RUN/checkpoints/last.keras   model + optimizer state after the last completed epoch
-    RUN/state.json               epochs done, history so far, seconds per epoch, seed, settings, options
+    RUN/checkpoints/epoch-NNNN.keras  model + optimizer state after the last completed epoch (NNNN)
+    RUN/state.json               epochs done, history so far, seconds per epoch, seed, settings, options,
+                                 the checkpoint's name and the random state of the model's layers
     RUN/history.json             the history alone: {"loss": [...], "accuracy": [...], ...}
     RUN/model.keras              the whole trained model (every output), when training finished
 
@@ -53,10 +54,10 @@ from hybridvid_lib.tf_setup import import_tensorflow
 import_tensorflow()
 import keras  # noqa: E402
 
-CHECKPOINT_FILE = "checkpoints/last.keras"
+CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.json"
-STATE_VERSION = 2
+STATE_VERSION = 3
 MODEL_FILE = "model.keras"
 # Settings that may differ when a run is resumed: more epochs extend it; seeds list the course's seeds.
 RESUMABLE_SETTINGS = ("num_epochs", "seeds")
@@ -188,7 +189,7 @@ def check_resumable(run_dir: Path, state: dict[str, Any], wanted: dict[str, Any]
 
 def _restore_checkpoint(model: keras.Model, run_dir: Path, state: dict[str, Any]) -> None:
     """Load weights and optimizer state of ``run_dir``'s last checkpoint into ``model`` (compiled)."""
-    checkpoint = run_dir / state.get("checkpoint", CHECKPOINT_FILE)
+    checkpoint = run_dir / state.get("checkpoint", "checkpoints/last.keras")  # the name before version 3
     if not checkpoint.is_file():
         raise TrainingStateError(f"{run_dir / STATE_FILE} says {state['epochs_done']} epochs are done but "
                                  f"{checkpoint} is missing; delete the run folder to start over.")
@@ -202,14 +203,61 @@ def _restore_checkpoint(model: keras.Model, run_dir: Path, state: dict[str, Any]
             f"The checkpoint in {run_dir} does not fit this {model.name} (built with other options or "
             f"another profile?): {err}; use another run folder, or the settings of the first run."
         ) from None
+    restore_random_state(model, state.get("random_state"))
+
+
+def checkpoint_name(epochs_done: int) -> str:
+    """``checkpoints/epoch-0003.keras``: the checkpoint after ``epochs_done`` epochs, relative to the run folder."""
+    return f"{CHECKPOINT_DIR}/epoch-{int(epochs_done):04d}.keras"
+
+
+def checkpoint_path(run_dir: str | Path) -> Path | None:
+    """The checkpoint a resume of ``run_dir`` starts from (the one its ``state.json`` names), or ``None``."""
+    state = load_run_state(run_dir)
+    return None if state is None else Path(run_dir) / state["checkpoint"]
+
+
+def _random_state_variables(model: keras.Model) -> list:
+    """The state variables of the model's random generators (dropout masks ...), in a fixed order.
+
+    Keras keeps them out of ``.keras`` weight files: a run resumed without them would draw the
+    first epoch's dropout masks again.
+    """
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def random_state(model: keras.Model) -> list[list[int]]:
+    """The values of :func:`_random_state_variables`, as JSON lists."""
+    return [keras.ops.convert_to_numpy(v).tolist() for v in _random_state_variables(model)]
+
+
+def restore_random_state(model: keras.Model, values: list[list[int]] | None) -> None:
+    """Put back what :func:`random_state` returned (nothing when ``values`` is ``None``: an older state)."""
+    if values is None:
+        return
+    variables = _random_state_variables(model)
+    if len(variables) != len(values):
+        raise TrainingStateError(f"The saved state holds {len(values)} random generators and this {model.name} "
+                                 f"has {len(variables)}; it was made with another model. Use another run folder.")
+    for variable, value in zip(variables, values):
+        variable.assign(value)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After every epoch: save ``RUN/checkpoints/last.keras``, then ``history.json`` and ``state.json``.
+    """After every epoch: save ``RUN/checkpoints/epoch-NNNN.keras``, then ``history.json`` and ``state.json``.
 
-    All three writes are atomic. The checkpoint is written before the state that names its
-    epoch, so a run killed between the two resumes from a state at most one epoch behind
-    its checkpoint (that epoch is trained once more), never from a state ahead of it.
+    All writes are atomic, and ``state.json``, written last, is the commit point: it names the
+    checkpoint of its epoch and holds the random state of the same moment, and the previous
+    checkpoint is deleted only after it. A run killed at any moment resumes from a state and a
+    checkpoint of one and the same epoch (a checkpoint written but not yet named is written
+    again when its epoch is trained again).
+
+    Args:
+        run_dir: the run folder.
+        state: the state to extend (``load_run_state`` of an earlier call, or a fresh one);
+            updated in place.
+        write: ``False`` on the workers of a multi-worker run other than the chief, which train
+            in step but write nothing.
 
     Args:
         run_dir: the run folder.
@@ -217,10 +265,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
             updated in place.
     """
 
-    def __init__(self, run_dir: Path, state: dict[str, Any]):
+    def __init__(self, run_dir: Path, state: dict[str, Any], *, write: bool = True):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state
+        self.write = write
         self.diverged: dict[str, float] | None = None  # the logs of an epoch with a non-finite value
         self._epoch_start = 0.0
 
@@ -240,10 +289,32 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.state["epochs_done"] = epoch + 1
         self.state["epoch_seconds"].append(round(seconds, 3))
         self.state["train_seconds"] = round(sum(self.state["epoch_seconds"]), 3)
-        with atomic_path(self.run_dir / CHECKPOINT_FILE, suffix=".keras") as tmp:
+        previous, name = self.state.get("checkpoint"), checkpoint_name(epoch + 1)
+        self.state["checkpoint"] = name
+        self.state["random_state"] = random_state(self.model)
+        if not self.write:
+            return
+        with atomic_path(self.run_dir / name, suffix=".keras") as tmp:
             self.model.save(tmp)
         atomic_write_json(self.run_dir / HISTORY_FILE, history)
         atomic_write_json(self.run_dir / STATE_FILE, self.state)
+        if previous and previous != name:
+            (self.run_dir / previous).unlink(missing_ok=True)
+
+
+class StartEpoch(keras.callbacks.Callback):
+    """Set a training pipeline's :class:`~hybridvid_lib.data.pipeline.EpochClock` to each epoch as it begins.
+
+    Keras makes the epoch's data iterator after ``on_epoch_begin``, so the pipeline draws exactly
+    that epoch's shuffle and clips, whether the run started at epoch 0 or resumed later.
+    """
+
+    def __init__(self, clock: Any):
+        super().__init__()
+        self.clock = clock
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.clock.start_at(int(epoch))
 
 
 def train_model(
@@ -270,8 +341,9 @@ def train_model(
             cross-entropy on probabilities, accuracy; or ``loss`` / ``metrics`` / ``optimizer``)
             unless it already is. A dict-output model is trained on its ``probs`` unless it
             was compiled beforehand.
-        train_ds: a ``tf.data.Dataset`` of ``(features, labels)`` batches (a ``Pipeline.dataset``);
-            the model gets the inputs it names.
+        train_ds: a training :class:`~hybridvid_lib.data.pipeline.Pipeline` (its epoch clock is then
+            set to every epoch, so that a resumed run draws the data of an uninterrupted one), or any
+            ``tf.data.Dataset`` of ``(features, labels)`` batches; the model gets the inputs it names.
         val_ds: optional dataset of the same kind, evaluated after every epoch (``val_*`` keys).
         epochs: total number of epochs of the run, counting epochs done by earlier calls.
         run_dir: the run folder (created); an existing ``state.json`` there is resumed.
@@ -313,7 +385,8 @@ def train_model(
         "seed": seed,
         "settings": settings.as_dict() if settings is not None else None,
         "options": to_plain(options or {}),
-        "checkpoint": CHECKPOINT_FILE,
+        "checkpoint": None,
+        "random_state": None,
     }
     state = load_run_state(run_dir)
     if state is not None:
@@ -321,7 +394,11 @@ def train_model(
         _restore_checkpoint(model, run_dir, state)
     else:
         state = new_state
-    train_ds = for_model(train_ds, model)
+    from hybridvid_lib.data.pipeline import Pipeline
+
+    clock = train_ds.epoch_clock if isinstance(train_ds, Pipeline) else None
+    train_ds = for_model(train_ds.dataset if isinstance(train_ds, Pipeline) else train_ds, model)
+    val_ds = val_ds.dataset if isinstance(val_ds, Pipeline) else val_ds
     val_ds = for_model(val_ds, model) if val_ds is not None else None
     initial_epoch = int(state["epochs_done"])
     if initial_epoch >= epochs:
@@ -336,13 +413,14 @@ def train_model(
     if verbose and initial_epoch:
         print(f"Resuming {model.name} in {run_dir} at epoch {initial_epoch + 1} of {epochs}.", flush=True)
     checkpoint = EpochCheckpoint(run_dir, state)
+    clocks = [StartEpoch(clock)] if clock is not None else []
     with warnings.catch_warnings():
         # The pipelines filter out videos that fail to decode, so their length is unknown
         # until the first epoch ends; Keras then warns that the input "ran out of data",
         # which is exactly how such an epoch is meant to end.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])], verbose=verbose,
+                  callbacks=[*clocks, checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])], verbose=verbose,
                   shuffle=False)  # the pipeline shuffles; Keras would only warn that it cannot
     history = _plain_history(state["history"])
     if checkpoint.diverged is not None:  # returned, never stored: the caller sees the divergence

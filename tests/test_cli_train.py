@@ -10,7 +10,7 @@ from hybridvid_lib.cli import main
 from hybridvid_lib.data.datasets import load_dataset
 from hybridvid_lib.data.pipeline import SkippedVideosWarning
 from hybridvid_lib.evaluation import load_metrics
-from hybridvid_lib.training import load_run_state
+from hybridvid_lib.training import checkpoint_path, load_run_state
 
 
 def train_args(root, out, model="cnn_lstm", *extra):
@@ -178,5 +178,5 @@ def test_the_i3d_recipe_is_the_published_one_and_a_recipe_sets_the_clip_and_the_
     state = load_run_state(run)
     assert state["settings"]["num_frames"] == 24 and state["settings"]["learning_rate"] == 0.05
     assert load_metrics(run / "metrics.json")["results"][0]["recipe"] == "tiny"
-    optimizer = keras.saving.load_model(run / "checkpoints" / "last.keras").optimizer
+    optimizer = keras.saving.load_model(checkpoint_path(run)).optimizer
     assert optimizer.__class__.__name__ == "SGD" and float(optimizer.momentum) == pytest.approx(0.9)

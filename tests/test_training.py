@@ -16,8 +16,8 @@ from hybridvid_lib.errors import ModelError  # noqa: E402
 from hybridvid_lib.models import build_model  # noqa: E402
 from hybridvid_lib.seeding import set_seed  # noqa: E402
 from hybridvid_lib.training import (  # noqa: E402
-    CHECKPOINT_FILE,
     TrainingStateError,
+    checkpoint_path,
     load_run_state,
     predict_dataset,
     train_model,
@@ -97,7 +97,9 @@ def test_every_epoch_leaves_a_checkpoint_state_and_history(tmp_path):
     assert state["settings"]["profile"] == "smoke" and len(state["epoch_seconds"]) == 2
     assert state["train_seconds"] == pytest.approx(sum(state["epoch_seconds"]), abs=1e-2)
     assert json.loads((tmp_path / "history.json").read_text()) == history
-    assert (tmp_path / CHECKPOINT_FILE).is_file()
+    # Only the checkpoint that state.json names is kept: the first epoch's was deleted after the second's.
+    assert checkpoint_path(tmp_path) == tmp_path / "checkpoints" / "epoch-0002.keras"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002.keras"]
     assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
 
 

@@ -156,6 +156,24 @@ def test_same_seed_gives_the_same_first_batch(coded_split):
     assert not np.array_equal(a[0], c[0])
 
 
+def test_an_epoch_is_drawn_from_seed_and_epoch_alone_so_a_resumed_run_sees_the_same_batches(coded_split):
+    def epoch_order(pipe):  # (video, frame indices, label) in the order the epoch yields them
+        return epoch_codes(pipe)
+
+    straight = build_pipeline(coded_split, "train", SETTINGS, training=True, seed=2, batch_size=2)
+    epochs = [epoch_order(straight) for _ in range(4)]
+    assert straight.epoch_clock.last_started == 3
+    assert len({tuple(e) for e in epochs}) > 1  # a new order and new clips every epoch
+    resumed = build_pipeline(coded_split, "train", SETTINGS, training=True, seed=2, batch_size=2)
+    resumed.epoch_clock.start_at(2)  # what train_model does when it resumes at the third epoch
+    assert [epoch_order(resumed), epoch_order(resumed)] == epochs[2:]
+    resumed.epoch_clock.start_at(0)
+    assert epoch_order(resumed) == epochs[0]
+    with pytest.raises(ValueError, match="whole number"):
+        resumed.epoch_clock.start_at(-1)
+    assert build_pipeline(coded_split, "train", SETTINGS, training=False).epoch_clock is None
+
+
 def side_frames(channel: int) -> np.ndarray:
     """Dark frames with a bright strip in the left third of one colour channel: (T, 32, 32, 3) uint8."""
     frames = np.full((8, SIZE, SIZE, 3), 20, np.uint8)

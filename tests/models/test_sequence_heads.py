@@ -70,7 +70,7 @@ def test_the_hybrid_trains_with_center_loss_through_the_kits_training_and_keeps_
     import tensorflow as tf
 
     from hybridvid_lib.evaluation import collect_predictions
-    from hybridvid_lib.training import train_model
+    from hybridvid_lib.training import checkpoint_path, train_model
 
     keras.utils.set_random_seed(0)
     options = {**HEADS["i3d_bilstm_attention"], "center_weight": 0.1}
@@ -90,8 +90,34 @@ def test_the_hybrid_trains_with_center_loss_through_the_kits_training_and_keeps_
     # Inference needs no label; the checkpoint a resumed run starts from holds the same centers.
     y_true, y_prob = collect_predictions(model, ds)
     assert y_prob.shape == (24, 2) and np.array_equal(y_true, y)
-    saved = keras.saving.load_model(tmp_path / "run" / "checkpoints" / "last.keras")
+    saved = keras.saving.load_model(checkpoint_path(tmp_path / "run"))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(saved.get_layer("center_loss").centers), centers)
+
+
+def test_a_resumed_hybrid_ends_with_the_weights_centers_and_dropout_state_of_an_uninterrupted_one(tmp_path):
+    import tensorflow as tf
+
+    from hybridvid_lib.training import train_model
+
+    options = {**HEADS["i3d_bilstm_attention"], "center_weight": 0.1, "dropout": 0.5}
+    x, y = toy_sequences()
+    ds = tf.data.Dataset.from_tensor_slices(({"features": x, "index": np.arange(len(y))}, y)).batch(8)
+
+    def run(folder, epochs, model_seed=0):
+        keras.utils.set_random_seed(model_seed)
+        model = build_model("hybrid", SMOKE, 2, **options)
+        train_model(model, ds, epochs=epochs, run_dir=folder, learning_rate=1e-2, verbose=0, seed=0, settings=SMOKE,
+                    options=options)
+        return model
+
+    straight = run(tmp_path / "straight", 4)
+    run(tmp_path / "resumed", 2)
+    resumed = run(tmp_path / "resumed", 4, model_seed=5)  # a fresh process would build other initial weights
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(resumed.get_layer("center_loss").centers),
+                               keras.ops.convert_to_numpy(straight.get_layer("center_loss").centers), rtol=1e-4,
+                               atol=1e-6)
 
 
 def test_the_spread_ratio_is_intra_class_over_inter_class_distance():
@@ -108,7 +134,7 @@ def test_the_spread_ratio_is_intra_class_over_inter_class_distance():
 def test_the_end_to_end_hybrid_starts_from_trained_streams_trains_and_reloads_equal(tmp_path):
     import tensorflow as tf
 
-    from hybridvid_lib.training import train_model
+    from hybridvid_lib.training import checkpoint_path, train_model
 
     keras.utils.set_random_seed(0)
     rgb = build_model("i3d_rgb", SMOKE, 5)  # stands in for a trained stream (another class count)

@@ -9,8 +9,8 @@ Design: decode once, augment every epoch
 ----------------------------------------
 ::
 
-    records --map(load every input, parallel)--> filter(failed) --> cache --> shuffle (training)
-            --> (repeat K clips, evaluation) --> zip(per-element seed)
+    records --map(load every input, parallel)--> filter(failed) --> cache --> shuffle (training, by epoch)
+            --> (repeat K clips, evaluation) --> per-element seed (seed, epoch, position)
             --map(sample, crop, flip, to float, parallel)--> batch --> prefetch
 
 1. **Decode once.** Each video is decoded by :func:`hybridvid_lib.data.video.read_video`
@@ -31,11 +31,14 @@ Design: decode once, augment every epoch
    clips. Sampling *before* the cache would freeze the first epoch's clips for every
    later epoch (the TensorFlow video tutorial does that).
 
-Randomness. ``Dataset.random(seed, rerandomize_each_iteration=True)`` gives each element an
-int64 seed that depends only on ``seed`` and the epoch, and every random choice (sampling
-through a numpy generator, crop and flip through stateless TensorFlow ops) derives from
-it; the shuffle is seeded too. Same seed, same batches; a new epoch, new clips. Evaluation
-(``training=False``) keeps list order and draws nothing, so every epoch is identical.
+Randomness. Every random choice of an element (sampling through a numpy generator, crop and
+flip through stateless TensorFlow ops) derives from one int64 seed per element, drawn
+statelessly from ``(seed, epoch, position)``; the training shuffle is seeded by
+``(seed, epoch)``. The epoch comes from the pipeline's :class:`~.base.EpochClock`, read when an
+iteration starts and counted on: same seed, same batches; a new epoch, new clips; and a run
+resumed at epoch ``k`` (the clock set to ``k``) draws the very batches of an uninterrupted
+run's epoch ``k``. Evaluation (``training=False``) keeps list order and draws nothing, so
+every pass is identical.
 
 Bad videos. Missing or unreadable videos (known from the reader) are left out, listed in
 ``Pipeline.skipped`` and summarised in one :class:`SkippedVideosWarning`; ``strict=True``
@@ -46,11 +49,12 @@ out, so the epoch goes on with the others. (A file cache filled by an earlier ru
 only the videos that decoded; that run's warning is the record of the failure.)
 """
 
-from hybridvid_lib.data.pipeline.base import Pipeline, SkippedVideosWarning, skipped_videos
+from hybridvid_lib.data.pipeline.base import EpochClock, Pipeline, SkippedVideosWarning, skipped_videos
 from hybridvid_lib.data.pipeline.builder import build_pipeline, check_inputs, time_reversed
 from hybridvid_lib.data.pipeline.sources import MODALITIES
 
 __all__ = [
+    "EpochClock",
     "MODALITIES",
     "Pipeline",
     "SkippedVideosWarning",

@@ -56,6 +56,43 @@ class Pipeline:
     records: list = field(default_factory=list)
     inputs: tuple[str, ...] = ()
     clips_per_video: int = 1
+    epoch_clock: "EpochClock | None" = None
+
+
+class EpochClock:
+    """The epoch a training pipeline draws its randomness for: with the seed, all that its draws depend on.
+
+    Every iteration over a training pipeline's dataset is one epoch. Its shuffle and its per-element
+    seeds (clip sampling, crop, flip, joint noise) derive from ``(seed, epoch)`` with stateless ops,
+    and the epoch is read from this clock when the iteration starts, then counted on. So a dataset
+    iterated by hand still changes every epoch (0, 1, 2, ...), and a training run resumed at epoch
+    ``k`` sets the clock to ``k`` (:meth:`start_at`) and draws exactly the batches an uninterrupted
+    run draws in epoch ``k``, where ``tf.data``'s own ``reshuffle_each_iteration`` would start again
+    from the first epoch's order.
+
+    The clock is a ``tf.Variable`` (int64 scalar holding the last epoch started; -1 before the
+    first) that the dataset's graph reads and increments; make pipelines outside a
+    ``tf.distribute`` strategy's scope, so that it stays one plain variable.
+    """
+
+    def __init__(self) -> None:
+        with tf.init_scope():
+            self.variable = tf.Variable(-1, dtype=tf.int64, trainable=False, name="pipeline_epoch")
+
+    def start_at(self, epoch: int) -> None:
+        """Make the next iteration over the dataset draw epoch ``epoch`` (0-based)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a whole number >= 0; got {epoch!r}.")
+        self.variable.assign(epoch - 1)
+
+    @property
+    def last_started(self) -> int:
+        """The epoch the latest iteration drew (-1 before the first)."""
+        return int(self.variable.numpy())
+
+    def next_epoch(self):
+        """In the dataset's graph: count one epoch on and return it (int64 scalar tensor)."""
+        return self.variable.assign_add(1)
 
 
 def skipped_videos(ds: DatasetSplit, subset: str) -> list[dict]:

@@ -49,6 +49,7 @@ from hybridvid_lib.config import Settings
 from hybridvid_lib.data.flow import QUANT_SCALE, QUANT_ZERO
 from hybridvid_lib.data.pipeline import augment
 from hybridvid_lib.data.pipeline.base import (
+    EpochClock,
     FailureLog,
     Pipeline,
     cache_dataset,
@@ -234,25 +235,62 @@ def build_pipeline(
                               flow_mean_subtraction=bool(flow_mean_subtraction))
 
     autotune = tf.data.AUTOTUNE
+    num_records = len(records)
+
+    def epoch_elements(cached, epoch):
+        """One epoch of ``((element, clip), element seed)`` drawn for ``(seed, epoch)``."""
+        epoch_seed = _derived_seed(tf.constant(seed, tf.int64), epoch)
+        if training:
+            cached = _shuffled(cached, num_records, epoch_seed)
+        if clips_per_video > 1:
+            cached = cached.flat_map(lambda *element: tf.data.Dataset.zip(
+                tf.data.Dataset.from_tensors(element).repeat(clips_per_video),
+                tf.data.Dataset.range(clips_per_video)))
+        else:
+            cached = cached.map(lambda *element: (element, tf.constant(0, tf.int64)))
+        # One int64 seed per element from (epoch seed, position); every random choice of the
+        # element derives from it.
+        return cached.enumerate().map(lambda position, pair: (pair, _derived_seed(epoch_seed, position)))
+
+    clock = None
     if training:
-        dataset = dataset.shuffle(len(records), seed=seed, reshuffle_each_iteration=True)
-    if clips_per_video > 1:
-        dataset = dataset.flat_map(lambda *element: tf.data.Dataset.zip(
-            tf.data.Dataset.from_tensors(element).repeat(clips_per_video),
-            tf.data.Dataset.range(clips_per_video)))
-    else:
-        dataset = dataset.map(lambda *element: (element, tf.constant(0, tf.int64)))
-    # Dataset.random(..., rerandomize_each_iteration=True): one int64 seed per element, the same
-    # for the same `seed`, new in each epoch; every random choice of the element derives from it.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    dataset = tf.data.Dataset.zip((dataset, seeds))
+        # The epoch is read when an iteration starts (see EpochClock): a resumed run draws what an
+        # uninterrupted one draws in that epoch.
+        clock = EpochClock()
+        cached = dataset
+        dataset = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(
+            lambda _: epoch_elements(cached, clock.next_epoch()))
+    else:  # list order and one fixed draw: every evaluation pass is the same
+        dataset = epoch_elements(dataset, tf.constant(0, tf.int64))
     dataset = dataset.map(lambda pair, s: per_epoch(*pair[0], pair[1], s),
                           num_parallel_calls=autotune, deterministic=True)
     dataset = dataset.batch(batch_size or settings.batch_size, drop_remainder=drop_remainder,
                             num_parallel_calls=autotune, deterministic=True).prefetch(autotune)
     doc = _spec_doc(settings, by_name, flow_stack, feature_steps)
     return Pipeline(dataset, len(records), skipped, list(ds.classes), doc, records=records, inputs=inputs,
-                    clips_per_video=clips_per_video)
+                    clips_per_video=clips_per_video, epoch_clock=clock)
+
+
+def _shuffled(dataset, buffer_size: int, seed):
+    """``dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)`` for an int64 *tensor* seed.
+
+    ``Dataset.shuffle`` passes its seed through ``random_seed.get_seed``, which compares it with
+    Python ``==`` and fails on a tensor seed when the global seed is 0 (``set_seed(0)``); the
+    dataset op itself takes seeds as tensors, so it is called directly. ``seed2`` is 1, never
+    the ``(0, 0)`` pair that the op reads as "nondeterministic".
+    """
+    flat = tf.nest.flatten(dataset.element_spec)
+    variant = tf.raw_ops.ShuffleDataset(
+        input_dataset=tf.data.experimental.to_variant(dataset), buffer_size=tf.constant(buffer_size, tf.int64),
+        seed=seed, seed2=tf.constant(1, tf.int64), reshuffle_each_iteration=False,
+        output_types=[spec.dtype for spec in flat], output_shapes=[spec.shape for spec in flat])
+    return tf.data.experimental.from_variant(variant, dataset.element_spec)
+
+
+def _derived_seed(seed, counter):
+    """A full-range int64 seed drawn statelessly from ``(seed, counter)`` (int64 scalars)."""
+    return tf.random.stateless_uniform([], seed=tf.stack([seed, tf.cast(counter, tf.int64)]), minval=None,
+                                       maxval=None, dtype=tf.int64)
 
 
 def _per_epoch_fn(settings: Settings, sources: dict[str, Source], *, strategy: str, training: bool, mirror_map,
