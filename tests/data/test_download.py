@@ -301,3 +301,20 @@ def test_compressed_archives_go_through_the_extractor_in_one_run(mocks, tmp_path
     expected = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
     assert sorted(p.relative_to(result).as_posix() for p in result.rglob("*") if p.is_file()) == expected
     assert all((result / rel).read_bytes() == (source / rel).read_bytes() for rel in expected)
+
+
+def test_per_class_rars_without_a_class_folder_still_land_in_hmdb51_org_class(tmp_path):
+    bare, foldered = Rar4Writer(), Rar4Writer()
+    bare.add_file("x_brush_hair_f_nm_np1_fr_goo_0.avi", b"a")  # clips at the top of brush_hair.rar
+    foldered.add_dir("sword")
+    foldered.add_file("sword/y_sword_f_nm_np1_fr_goo_0.avi", b"b")  # clips under sword/ in sword.rar
+    outer = Rar4Writer()
+    outer.add_file("brush_hair.rar", bare.to_bytes())
+    outer.add_file("sword.rar", foldered.to_bytes())
+    archive = SOURCES["hmdb51"][0]
+    outer.write(tmp_path / archive.name)
+    assert extract_archive(archive, tmp_path / archive.name, tmp_path, progress=False) is True
+    videos = tmp_path / "hmdb51_org"
+    assert sorted(p.relative_to(videos).as_posix() for p in videos.rglob("*.avi")) == [
+        "brush_hair/x_brush_hair_f_nm_np1_fr_goo_0.avi", "sword/y_sword_f_nm_np1_fr_goo_0.avi"]
+    assert extract_archive(archive, tmp_path / archive.name, tmp_path, progress=False) is False  # done before
