@@ -4,6 +4,8 @@
 
     hybridvid doctor                                   versions, OpenCV build, GPU
     hybridvid data synth --out DIR [--preset P] [--seed S]
+    hybridvid data download ucf101|hmdb51 --to DIR [--url BASE] [--size NAME=BYTES] [--sha256 NAME=HEX]
+                           [--delete-archives]
     hybridvid data inspect --format F --root DIR [--videos DIR] [--splits DIR] [--split N] [--json]
                            (ntu: [--skeletons DIR] [--protocol xsub|xview|xset] instead of videos, splits, split)
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
@@ -61,6 +63,7 @@ class _NamesFrom(Sequence[str]):
 DATA_FORMATS = _NamesFrom("hybridvid_lib.data.datasets", "KNOWN_FORMATS")
 NTU_PROTOCOLS = _NamesFrom("hybridvid_lib.data.datasets.ntu", "PROTOCOLS")
 STICKACTIONS_PRESETS = _NamesFrom("hybridvid_lib.data.synth.presets", "PRESETS")
+DOWNLOADABLE = _NamesFrom("hybridvid_lib.data.download", "DOWNLOADABLE")
 
 
 def _add_dataset_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -107,6 +110,36 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(summary.get("message", f"StickActions written to {args.out}"))
+    return 0
+
+
+def _name_values(option: str, pairs: Sequence[str], kind: Callable[[str], object]) -> dict:
+    """``["A.rar=12", ...]`` -> ``{"A.rar": 12}``; a malformed pair is one sentence."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            if not (sep and name):
+                raise ValueError
+            values[name] = kind(value)
+        except ValueError:
+            raise HybridVidError(f"{option} {pair} is not NAME=VALUE; expected for example "
+                                 f"{option} UCF101.rar={'<bytes>' if kind is int else '<64 hex digits>'}.") from None
+    return values
+
+
+def cmd_data_download(args: argparse.Namespace) -> int:
+    from hybridvid_lib.data.download import download_dataset
+
+    log = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else print
+    summary = download_dataset(
+        args.dataset, args.to, base_url=args.url, sizes=_name_values("--size", args.size, int),
+        sha256s=_name_values("--sha256", args.sha256, str), delete_archives=args.delete_archives,
+        progress=not args.quiet, retries=args.retries, log=log)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{args.dataset} is ready in {summary['root']}; read it with: {summary['inspect']}")
     return 0
 
 
@@ -276,6 +309,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=cmd_data_synth)
+
+    p = dsub.add_parser(
+        "download", help="download, verify and extract UCF101 or HMDB51 (resumable)",
+        description="Download the official archives of a dataset into --to, check them, and extract them into "
+                    "the layout `hybridvid data inspect --format DATASET --root DIR` reads. An interrupted run "
+                    "continues where it stopped; a finished one does nothing.")
+    p.add_argument("dataset", choices=DOWNLOADABLE, metavar="DATASET", help="%(choices)s")
+    p.add_argument("--to", required=True, type=Path, metavar="DIR", help="folder to download and extract into")
+    p.add_argument("--url", default=None, metavar="BASE",
+                   help="fetch every archive from BASE/<archive name> instead of the official site (a mirror)")
+    p.add_argument("--size", action="append", default=[], metavar="NAME=BYTES",
+                   help="expected size of archive NAME (repeatable); the command prints the values to pin")
+    p.add_argument("--sha256", action="append", default=[], metavar="NAME=HEX",
+                   help="expected sha256 of archive NAME (repeatable)")
+    p.add_argument("--delete-archives", action="store_true", help="delete each archive once extracted")
+    p.add_argument("--retries", type=int, default=3, help="retries of a dropped connection (default 3)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print a JSON summary (messages go to stderr)")
+    p.set_defaults(func=cmd_data_download)
 
     p = dsub.add_parser("inspect", help="count classes and videos; list missing and unreadable ones")
     _add_dataset_args(p)

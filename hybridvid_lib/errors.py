@@ -13,6 +13,10 @@ class DatasetError(HybridVidError):
     """A dataset root, list file or layout is not what the reader expects."""
 
 
+class DownloadError(HybridVidError):
+    """A dataset archive could not be downloaded, verified or extracted (what to do is in the message)."""
+
+
 class VideoDecodeError(HybridVidError):
     """A video file is missing, empty, or yields no decodable frame."""
 
