@@ -371,6 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", type=Path, default=None, metavar="DIR",
                    help="for the heads on feature sequences (i3d_lstm ... hybrid): the cache folder that "
                         "`hybridvid features extract --out DIR` filled for i3d_rgb and i3d_flow")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default=None,
+                   help="devices to train on: one (default), every local GPU or logical CPU (mirrored), or the "
+                        "machines in TF_CONFIG (multiworker; worker 0 writes checkpoints and metrics)")
+    p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16", "auto"), default=None,
+                   help="number format (default: the profile's; gpu: auto = mixed_float16 on a GPU)")
+    p.add_argument("--xla", choices=("auto", "on", "off"), default=None,
+                   help="XLA compilation of the training step (default auto: on with a GPU, off on a CPU)")
     p.add_argument("--out", type=Path, help="run folder: checkpoints, history, metrics.json")
     p.set_defaults(func=cmd_train)
 

@@ -57,6 +57,11 @@ class Settings:
     num_epochs: int
     learning_rate: float
     seeds: tuple[int, ...] = field(default=(0,))
+    # --- scale (see hybridvid_lib.scale) ---
+    precision: str = "float32"  # float32, mixed_float16, mixed_bfloat16, or auto (by device)
+    jit_compile: str = "auto"  # XLA for the training step: auto (Keras: on with a GPU), on, off
+    strategy: str = "default"  # default (one device), mirrored (local devices), multiworker (TF_CONFIG)
+    auto_batch: bool = False  # scale batch_size with the GPU's memory (gpu profile)
 
     def replace(self, **overrides: Any) -> "Settings":
         """Return a copy with some fields changed (same checks as :func:`resolve_settings`)."""
@@ -124,6 +129,8 @@ PROFILES: dict[str, Settings] = {
         num_epochs=40,
         learning_rate=1e-3,
         seeds=(0, 1, 2, 3, 4),
+        precision="auto",
+        auto_batch=True,
     ),
 }
 
@@ -133,15 +140,20 @@ def setting_choices() -> dict[str, tuple[str, ...]]:
 
     ``sampling`` takes the strategies whose test-time frames are fixed
     (:data:`~hybridvid_lib.data.sampling.TEST_TIME_STRATEGIES`: not ``random``), ``flow_method``
-    the kit's flow methods, ``flip_policy`` the flip policies and ``dataset_preset`` the
-    StickActions presets.
+    the kit's flow methods, ``flip_policy`` the flip policies, ``dataset_preset`` the
+    StickActions presets, and ``precision``, ``jit_compile`` and ``strategy`` the names of
+    :mod:`hybridvid_lib.scale`.
     """
     # Imported here, not at the top: any module of the synth package loads OpenCV and the whole
     # generator, and this module must stay light (the command line imports it to build its parser,
     # before anything has checked that OpenCV works).
     from hybridvid_lib.data.synth.presets import PRESETS
+    from hybridvid_lib.scale import JIT_COMPILE, PRECISIONS, STRATEGIES
 
     return {
+        "precision": PRECISIONS,
+        "jit_compile": JIT_COMPILE,
+        "strategy": STRATEGIES,
         "sampling": TEST_TIME_STRATEGIES,
         "flow_method": FLOW_METHODS,
         "flip_policy": FLIP_POLICIES,

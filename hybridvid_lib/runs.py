@@ -43,6 +43,8 @@ class RunResult:
         y_true, y_prob: test labels ``(N,)`` and probabilities ``(N, C)``, one row per test video.
         run_dir: where checkpoints, state and ``model.keras`` are.
         pipelines: the ``train`` / ``val`` / ``test`` :class:`~hybridvid_lib.data.pipeline.Pipeline` objects.
+        worker: this process's index in a multi-worker run; a worker other than the chief (0) trains
+            in step and returns empty ``metrics`` and ``entry``: the chief evaluates and writes.
     """
 
     model: Any
@@ -53,6 +55,7 @@ class RunResult:
     y_prob: np.ndarray
     run_dir: Path
     pipelines: dict[str, Any] = field(default_factory=dict)
+    worker: int = 0
 
 
 def train_and_evaluate(
@@ -112,23 +115,48 @@ def train_and_evaluate(
     from hybridvid_lib.seeding import set_seed
     from hybridvid_lib.training import load_run_state, predict_dataset, to_plain, train_model
 
+    import contextlib
+
+    from hybridvid_lib.scale.distribution import get_strategy, synchronize_batch_norm, worker_role
+    from hybridvid_lib.scale.precision import device_batch_size, precision_policy
+
     inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
     options = {**(dataset_options(name, ds) if model is None else {}), **(options or {})}
-    set_seed(seed)
-    if model is None:
-        model = build_model(name, settings, ds.num_classes, **options)
-    if init_from is not None:
-        from hybridvid_lib.models.extractors import file_fingerprint
-        from hybridvid_lib.models.trained import init_from as start_from
-
-        started = start_from(model, init_from)
-        extras["init_from"] = file_fingerprint(init_from)
+    batch = device_batch_size(settings)
+    if batch != settings.batch_size:
         if verbose:
-            print(f"{len(started['copied'])} layers from {init_from}"
-                  + (f", a new classifier ({', '.join(started['new'])})" if started["new"] else ""), flush=True)
+            print(f"auto_batch: batch {batch} for this GPU's memory (the profile's is {settings.batch_size})",
+                  flush=True)
+        settings = settings.replace(batch_size=batch)
+    strategy = get_strategy(settings.strategy) if settings.strategy != "default" else None
+    role = worker_role(strategy)
+    if role.num_workers > 1 and ds.val:
+        from hybridvid_lib.errors import SettingsError
+
+        raise SettingsError("A multi-worker run evaluates no validation split while it trains (every worker "
+                            "would need the same number of validation steps); train without --val / a "
+                            "validation split, or with strategy 'mirrored' on one machine.")
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    set_seed(seed)
+    with precision_policy(settings), scope:
+        if model is None:
+            model = build_model(name, settings, ds.num_classes, **options)
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            synchronize_batch_norm(model)  # global batch statistics: the arithmetic of one device
+        if init_from is not None:
+            from hybridvid_lib.models.extractors import file_fingerprint
+            from hybridvid_lib.models.trained import init_from as start_from
+
+            started = start_from(model, init_from)
+            extras["init_from"] = file_fingerprint(init_from)
+            if verbose:
+                print(f"{len(started['copied'])} layers from {init_from}"
+                      + (f", a new classifier ({', '.join(started['new'])})" if started["new"] else ""), flush=True)
+    # Pipelines outside the strategy's scope: their epoch clock must stay one plain variable.
     pipeline_options = {**input_options(model, ds, settings), **(pipeline_options or {})}
     common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **pipeline_options)
-    pipelines = {"train": build_pipeline(ds, "train", training=True, **common)}
+    shard = (role.num_workers, role.index) if role.num_workers > 1 else None
+    pipelines = {"train": build_pipeline(ds, "train", training=True, shard=shard, **common)}
     if ds.val:
         pipelines["val"] = build_pipeline(ds, "val", training=False, **common)
     pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)
@@ -137,13 +165,24 @@ def train_and_evaluate(
     val = pipelines.get("val")
     history = train_model(model, pipelines["train"], val_ds=val.dataset if val else None,
                           epochs=settings.num_epochs, run_dir=run_dir, learning_rate=settings.learning_rate,
-                          verbose=verbose, seed=seed, settings=settings, options=options, **(fit_options or {}))
+                          verbose=verbose, seed=seed, settings=settings, options=options, strategy=strategy,
+                          write=role.is_chief, **(fit_options or {}))
     losses = history.get("loss", [])
     if losses and not math.isfinite(losses[-1]):
         raise TrainingDivergedError(
             f"Training {name} diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
             f"try a lower learning rate (now {settings.learning_rate:g}) or delete {run_dir} and start again."
         )
+    if not role.is_chief:  # the chief evaluates and writes; this worker's part is done
+        return RunResult(model, history, {}, {}, np.zeros(0, np.int64), np.zeros((0, ds.num_classes)), run_dir,
+                         pipelines, worker=role.index)
+    if strategy is not None:
+        # Evaluated with the trained model read back outside the strategy: a distributed model splits
+        # each test batch between replicas (and, on several workers, would wait for the others, which
+        # have stopped); one device gives every video its row in order.
+        from hybridvid_lib.models.trained import load_run_model
+
+        model = load_run_model(run_dir)
     y_true, y_prob = predict_dataset(model, pipelines["test"].dataset)
     metrics = evaluate_predictions(y_true, y_prob, pipelines["test"].class_names)
     state = load_run_state(run_dir) or {"train_seconds": 0.0, "epochs_done": 0}

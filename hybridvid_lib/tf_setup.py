@@ -47,9 +47,35 @@ def import_tensorflow() -> ModuleType:
 
         # The first device query initialises CUDA, which prints "failed call to cuInit" on
         # machines without a GPU driver; do it here, while fd 2 is still pointed away.
-        tf.config.list_physical_devices()
+        cpus = tf.config.list_physical_devices("CPU")
+    _split_cpu(tf, cpus)
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+CPU_DEVICES_ENV = "HYBRIDVID_CPU_DEVICES"
+
+
+def _split_cpu(tf: ModuleType, cpus: list) -> None:
+    """Split the CPU into ``$HYBRIDVID_CPU_DEVICES`` logical devices (unset or 1: leave it whole).
+
+    Lets ``strategy="mirrored"`` train on several replicas of one CPU: how the kit's tests compare
+    a mirrored run with a one-device run on a machine without GPUs. Must run before TensorFlow
+    makes its devices, so it happens here, at import.
+    """
+    text = os.environ.get(CPU_DEVICES_ENV, "").strip()
+    if not text or not cpus:
+        return
+    try:
+        count = int(text)
+        if count < 1:
+            raise ValueError
+    except ValueError:
+        from hybridvid_lib.errors import SettingsError
+
+        raise SettingsError(f"{CPU_DEVICES_ENV} must be a whole number >= 1; got {text!r}.") from None
+    if count > 1:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
 
 
 def gpu_devices() -> list:

@@ -38,6 +38,7 @@ registry and the evaluation module and writes ``RUN/metrics.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -59,8 +60,9 @@ STATE_FILE = "state.json"
 HISTORY_FILE = "history.json"
 STATE_VERSION = 3
 MODEL_FILE = "model.keras"
-# Settings that may differ when a run is resumed: more epochs extend it; seeds list the course's seeds.
-RESUMABLE_SETTINGS = ("num_epochs", "seeds")
+# Settings that may differ when a run is resumed: more epochs extend it; seeds list the course's seeds; a run
+# may go on with more devices or without XLA (the arithmetic is the same, to float tolerance).
+RESUMABLE_SETTINGS = ("num_epochs", "seeds", "strategy", "jit_compile")
 
 
 class TrainingStateError(HybridVidError):
@@ -142,19 +144,30 @@ def training_view(model: keras.Model) -> keras.Model:
 
 
 def compile_for_training(model: keras.Model, learning_rate: float, *, loss: Any = None,
-                         metrics: Any = None, optimizer: Any = None) -> None:
-    """Compile ``model`` (unless it already is): Adam, cross-entropy on probabilities, accuracy by default."""
+                         metrics: Any = None, optimizer: Any = None, jit_compile: bool | str = "auto") -> None:
+    """Compile ``model`` (unless it already is): Adam, cross-entropy on probabilities, accuracy by default.
+
+    ``jit_compile``: XLA for the training step (``"auto"``: Keras' choice, on with a GPU, off on a CPU).
+    Under the ``mixed_float16`` policy Keras wraps the optimizer in a loss-scale optimizer itself.
+    """
     if getattr(model, "compiled", False):
         return
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate),
         loss=loss or keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"] if metrics is None else metrics,
+        jit_compile=jit_compile,
     )
 
 
 def _comparable(state_or_new: dict[str, Any]) -> dict[str, Any]:
     settings = dict(state_or_new.get("settings") or {})
+    if settings:  # a state written before a setting existed was made with its default
+        import dataclasses
+
+        for spec in dataclasses.fields(Settings):
+            if spec.name not in settings and spec.default is not dataclasses.MISSING:
+                settings[spec.name] = spec.default
     for key in RESUMABLE_SETTINGS:
         settings.pop(key, None)
     return {"model": state_or_new.get("model"), "options": state_or_new.get("options") or {},
@@ -333,6 +346,8 @@ def train_model(
     loss: Any = None,
     metrics: Any = None,
     optimizer: Any = None,
+    strategy: Any = None,
+    write: bool = True,
 ) -> dict[str, list[float]]:
     """Fit ``model`` for ``epochs`` epochs in all, checkpointing every epoch and resuming from ``run_dir``.
 
@@ -355,6 +370,11 @@ def train_model(
             a non-finite loss (``TerminateOnNaN``); that epoch is not checkpointed and the
             returned history ends with its values (NaN), so the caller can report it.
         loss, metrics, optimizer: what to compile with, when the model is not compiled yet.
+        strategy: a ``tf.distribute`` strategy the model was built under
+            (:func:`~hybridvid_lib.scale.distribution.get_strategy`); compiling, restoring and training
+            happen in its scope. ``None``: one device.
+        write: ``False`` on the workers of a multi-worker run other than the chief: they train in
+            step and write nothing (no checkpoint, state or model file).
 
     Returns:
         The history of the whole run as plain lists, one value per epoch:
@@ -370,10 +390,23 @@ def train_model(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a whole number >= 0; got {epochs!r}.")
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return _train_in_scope(model, train_ds, val_ds=val_ds, epochs=epochs, run_dir=run_dir,
+                               learning_rate=learning_rate, verbose=verbose, seed=seed, settings=settings,
+                               options=options, callbacks=callbacks, loss=loss, metrics=metrics,
+                               optimizer=optimizer, write=write)
+
+
+def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, verbose, seed, settings, options,
+                    callbacks, loss, metrics, optimizer, write) -> dict[str, list[float]]:
     full_model = model
     model = model if getattr(model, "compiled", False) else training_view(model)
-    compile_for_training(model, learning_rate, loss=loss, metrics=metrics, optimizer=optimizer)
+    from hybridvid_lib.scale.precision import jit_compile_option
+
+    compile_for_training(model, learning_rate, loss=loss, metrics=metrics, optimizer=optimizer,
+                         jit_compile=jit_compile_option(settings) if settings is not None else "auto")
     new_state = {
         "version": STATE_VERSION,
         "model": model.name,
@@ -407,13 +440,18 @@ def train_model(
                   flush=True)
         # Written once, when training finished; rewriting it would change its bytes (a .keras file is a zip with
         # timestamps) and so its fingerprint, and every feature cache made from it would be refused as stale.
-        if not (run_dir / MODEL_FILE).is_file():
+        if write and not (run_dir / MODEL_FILE).is_file():
             _save_model(full_model, run_dir)
         return _plain_history(state["history"])
     if verbose and initial_epoch:
         print(f"Resuming {model.name} in {run_dir} at epoch {initial_epoch + 1} of {epochs}.", flush=True)
-    checkpoint = EpochCheckpoint(run_dir, state)
-    clocks = [StartEpoch(clock)] if clock is not None else []
+    checkpoint = EpochCheckpoint(run_dir, state, write=write)
+    clocks = []
+    if clock is not None:
+        # Set now too: under a strategy Keras draws a first batch to build the model before the first
+        # on_epoch_begin, from the iterator that epoch then goes on with.
+        clock.start_at(initial_epoch)
+        clocks.append(StartEpoch(clock))
     with warnings.catch_warnings():
         # The pipelines filter out videos that fail to decode, so their length is unknown
         # until the first epoch ends; Keras then warns that the input "ran out of data",
@@ -427,7 +465,8 @@ def train_model(
         for key, value in checkpoint.diverged.items():
             history.setdefault(key, []).append(value)
         return history
-    _save_model(full_model, run_dir)
+    if write:
+        _save_model(full_model, run_dir)
     return history
 
 
@@ -538,7 +577,10 @@ def train_command(args: argparse.Namespace) -> int:
         raise ModelError(f"hybridvid train needs {', '.join(missing)}: the dataset (--format F --root DIR) "
                          "and the run folder for checkpoints and metrics.json (--out RUN).")
     options = parse_options(list(getattr(args, "option", None) or []), info["options"])
-    settings = resolve_settings(args.profile, num_epochs=args.epochs, batch_size=args.batch_size)
+    settings = resolve_settings(args.profile, num_epochs=args.epochs, batch_size=args.batch_size,
+                                strategy=getattr(args, "strategy", None), precision=getattr(args, "precision", None),
+                                jit_compile=getattr(args, "xla", None),
+                                auto_batch=False if args.batch_size is not None else None)
     recipe = None
     if getattr(args, "recipe", None):
         from hybridvid_lib.models.recipes import get_recipe
@@ -577,6 +619,10 @@ def train_command(args: argparse.Namespace) -> int:
                              pipeline_options=pipeline_options,
                              fit_options={"optimizer": recipe.make_optimizer()} if recipe else None,
                              **({"recipe": recipe.name} if recipe else {}))
+    if run.worker:  # a multi-worker run's other workers: the chief writes the run folder
+        print(f"worker {run.worker}: trained {settings.num_epochs} epochs in step with the chief, which writes "
+              f"{run_dir}", flush=True)
+        return 0
     found = {subset: pipe.skipped for subset, pipe in run.pipelines.items()}
     atomic_write_json(run_dir / "skipped.json", _merge_skipped(run_dir, found))
     write_metrics(run_dir / "metrics.json",

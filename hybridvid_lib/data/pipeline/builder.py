@@ -165,6 +165,7 @@ def build_pipeline(
     joint_noise: float = 0.0,
     joint_dropout: float = 0.0,
     flow_mean_subtraction: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> Pipeline:
     """A pipeline of ``(features, label)`` batches for the chosen inputs of one subset.
 
@@ -194,6 +195,9 @@ def build_pipeline(
         flow_mean_subtraction: subtract from every flow field its mean vector (Simonyan & Zisserman 2014,
             section 3.1, "mean flow subtraction": a cheap camera-motion compensation, since a pan or shake
             moves every pixel alike); off by default, as the released I3D feeds flow as it is.
+        shard: ``(num_workers, index)`` in a multi-worker run: this worker reads only its share of the
+            records (:func:`~hybridvid_lib.scale.distribution.shard_of`), chosen before anything is
+            decoded, and ``tf.data``'s own auto-sharding is turned off.
 
     Returns:
         A :class:`Pipeline`; ``element_spec_doc`` gives the shapes, ``records[index]`` the sample.
@@ -222,6 +226,10 @@ def build_pipeline(
         return "; ".join(reasons) or None
 
     records, skipped = select_records(ds, subset, strict=strict, extra_check=why_not)
+    if shard is not None:
+        from hybridvid_lib.scale.distribution import WorkerRole, shard_of
+
+        records = shard_of(records, WorkerRole(*shard))
     dataset = _loaded_dataset(records, sources, FailureLog(skipped))
     dataset = cache_dataset(dataset, cache, f"{'-'.join(inputs)}-{subset}-{_fingerprint(subset, records, sources)}")
 
@@ -266,6 +274,10 @@ def build_pipeline(
                           num_parallel_calls=autotune, deterministic=True)
     dataset = dataset.batch(batch_size or settings.batch_size, drop_remainder=drop_remainder,
                             num_parallel_calls=autotune, deterministic=True).prefetch(autotune)
+    if shard is not None:  # already this worker's share: tf.distribute must not shard it again
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        dataset = dataset.with_options(options)
     doc = _spec_doc(settings, by_name, flow_stack, feature_steps)
     return Pipeline(dataset, len(records), skipped, list(ds.classes), doc, records=records, inputs=inputs,
                     clips_per_video=clips_per_video, epoch_clock=clock)

@@ -1,0 +1,166 @@
+"""Several devices or machines with TensorFlow's own distribution strategies.
+
+::
+
+    from hybridvid_lib.scale.distribution import get_strategy, worker_role
+    strategy = get_strategy("mirrored")            # every local GPU, or every logical CPU device
+    with strategy.scope():
+        model = build_model(...)                   # variables mirrored on every replica
+    train_model(model, pipeline, ..., strategy=strategy)
+
+Strategies (the ``strategy`` setting):
+
+- ``default``: one device, no distribution.
+- ``mirrored`` (``tf.distribute.MirroredStrategy``): one replica per local GPU, or per logical
+  CPU device when there is no GPU (tests split one CPU into two); each step splits the global
+  batch between the replicas and sums their gradients, so without batch normalisation and
+  dropout it computes what one device computes, to float tolerance.
+- ``multiworker`` (``tf.distribute.MultiWorkerMirroredStrategy``), **refused for now**: Keras 3's
+  ``Model.fit`` fails under this strategy (keras-team/keras#20585, reproduced with TensorFlow
+  2.21), so :func:`get_strategy` says so in one sentence. What the kit needs for it is in place:
+  several processes or machines
+  named in the ``TF_CONFIG`` environment variable (``{"cluster": {"worker": ["host:port", ...]},
+  "task": {"type": "worker", "index": i}}``), worker 0 the chief. Each worker reads only its
+  share of the training videos: the record list is split *before decoding*
+  (:func:`shard_of`, passed to the pipeline builder as ``shard=``), and ``tf.data``'s own
+  auto-sharding is turned off. Only the chief writes checkpoints, ``state.json`` and
+  ``model.keras``, and evaluates the finished model on the whole test set; the other workers
+  train in step and write nothing.
+
+TensorFlow requires the multi-worker strategy to be created before any other TensorFlow op runs
+in the process; :func:`get_strategy` creates each strategy once per process and keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from hybridvid_lib.errors import SettingsError
+from hybridvid_lib.tf_setup import gpu_devices, import_tensorflow
+
+_STRATEGIES: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """Where this process stands in a run: ``num_workers`` processes, this one ``index``; 0 is the chief."""
+
+    num_workers: int = 1
+    index: int = 0
+
+    @property
+    def is_chief(self) -> bool:
+        return self.index == 0
+
+
+def read_tf_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """``TF_CONFIG`` parsed and checked: a worker list and this task's index.
+
+    Raises:
+        SettingsError: missing, not JSON, or without ``cluster.worker`` and ``task.index``.
+    """
+    text = (os.environ if environ is None else environ).get("TF_CONFIG")
+    example = ('{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:23456"]}, '
+               '"task": {"type": "worker", "index": 0}}')
+    if not text:
+        raise SettingsError(f"strategy 'multiworker' needs the TF_CONFIG environment variable naming every worker "
+                            f"and this one, e.g. TF_CONFIG='{example}'.")
+    try:
+        config = json.loads(text)
+        workers = list(config["cluster"]["worker"])
+        index = int(config["task"]["index"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise SettingsError(f"TF_CONFIG must be JSON like {example}; got {text!r}.") from None
+    if not workers or not 0 <= index < len(workers):
+        raise SettingsError(f"TF_CONFIG's task index {index} is not one of its {len(workers)} workers.")
+    return config
+
+
+def get_strategy(name: str) -> Any:
+    """The ``tf.distribute`` strategy for a ``strategy`` setting, created once per process.
+
+    Raises:
+        SettingsError: an unknown name, or ``multiworker`` without a usable ``TF_CONFIG``.
+    """
+    from hybridvid_lib.scale import STRATEGIES
+
+    if name not in STRATEGIES:
+        raise SettingsError(f"Setting 'strategy' must be one of {', '.join(STRATEGIES)}; got {name!r}.")
+    if name in _STRATEGIES:
+        return _STRATEGIES[name]
+    tf = import_tensorflow()
+    if name == "default":
+        strategy = tf.distribute.get_strategy()
+    elif name == "mirrored":
+        devices = None if gpu_devices() else [d.name for d in tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+    else:
+        read_tf_config()
+        # Keras 3's Model.fit fails under MultiWorkerMirroredStrategy (TensorFlow 2.16 and later:
+        # keras-team/keras#20585, tensorflow/tensorflow#72388; reproduced here with TensorFlow 2.21:
+        # its symbolic build reduces the first batch across workers and cannot). Refused in one
+        # sentence rather than with that traceback; the sharding and chief-only writing below are ready.
+        raise SettingsError("strategy 'multiworker' cannot train yet: Keras 3's Model.fit fails under "
+                            "TensorFlow's MultiWorkerMirroredStrategy (keras-team/keras#20585); use 'mirrored' "
+                            "for the GPUs of one machine.")
+    _STRATEGIES[name] = strategy
+    return strategy
+
+
+def worker_role(strategy: Any = None) -> WorkerRole:
+    """This process's :class:`WorkerRole` under ``strategy`` (one worker, the chief, unless multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "cluster_spec", None):
+        return WorkerRole()
+    spec = resolver.cluster_spec().as_dict()
+    workers = spec.get("worker", [])
+    if len(workers) <= 1:
+        return WorkerRole()
+    return WorkerRole(num_workers=len(workers), index=int(resolver.task_id or 0))
+
+
+def shard_of(items: list, role: WorkerRole) -> list:
+    """This worker's share of ``items``: every ``num_workers``-th item from ``index``, padded to equal length.
+
+    All workers must take the same number of steps in an epoch, or the collective gradient sum
+    waits for ever; a shorter share is padded by repeating its first items (at most one item per
+    worker is seen twice an epoch). Nothing is dropped.
+
+    Example: 5 items on 2 workers -> worker 0 gets items 0, 2, 4; worker 1 gets 1, 3, 1.
+    """
+    if role.num_workers == 1:
+        return list(items)
+    share = list(items[role.index::role.num_workers])
+    longest = -(-len(items) // role.num_workers)
+    if not share:
+        raise SettingsError(f"{len(items)} training videos cannot be shared by {role.num_workers} workers.")
+    return share + share[: longest - len(share)]
+
+
+def synchronize_batch_norm(model: Any) -> int:
+    """Make every batch normalisation layer of ``model`` (nested models included) use global batch statistics.
+
+    Under a strategy with several replicas each replica sees a slice of the batch; Keras' default
+    normalises each slice by its own mean and variance, which changes the arithmetic with the
+    number of devices (and is noisy for the small per-device batches of video models).
+    Synchronised, a mirrored step computes what one device computes on the whole batch. Read at call
+    time, so it can be set after the model is built. Returns how many layers were changed.
+    """
+    import keras
+
+    changed = 0
+    # Every layer Keras tracks under the model, through nested models and wrappers (TimeDistributed ...).
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized:
+            layer.synchronized = True
+            changed += 1
+    return changed
+
+
+def describe_devices(strategy: Any) -> str:
+    """``"2 replicas (/job:localhost/replica:0/task:0/device:CPU:0, ...)"``: for logs and setup cells."""
+    devices = getattr(getattr(strategy, "extended", None), "worker_devices", ()) or ()
+    return f"{strategy.num_replicas_in_sync} replica(s)" + (f" ({', '.join(devices)})" if devices else "")

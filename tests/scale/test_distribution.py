@@ -1,0 +1,94 @@
+"""Several devices: the mirrored strategy on two logical CPU devices, sharding before decoding, multi-worker refused."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.errors import SettingsError
+from hybridvid_lib.scale.distribution import WorkerRole, get_strategy, read_tf_config, shard_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_each_worker_gets_every_nth_item_padded_to_equal_length_and_nothing_is_dropped():
+    items = list(range(5))
+    shares = [shard_of(items, WorkerRole(2, i)) for i in range(2)]
+    assert shares == [[0, 2, 4], [1, 3, 1]]
+    assert set(shares[0]) | set(shares[1]) == set(items)  # every item trained
+    for n in range(1, 12):
+        shares = [shard_of(list(range(n + 3)), WorkerRole(3, i)) for i in range(3)]
+        assert len({len(s) for s in shares}) == 1  # the same number of steps on every worker
+        assert set().union(*map(set, shares)) == set(range(n + 3))
+    assert shard_of(items, WorkerRole()) == items
+
+
+def test_tf_config_is_checked_and_multiworker_is_refused_in_one_sentence():
+    good = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}
+    assert read_tf_config({"TF_CONFIG": json.dumps(good)})["task"]["index"] == 1
+    with pytest.raises(SettingsError, match="needs the TF_CONFIG"):
+        read_tf_config({})
+    with pytest.raises(SettingsError, match="must be JSON like"):
+        read_tf_config({"TF_CONFIG": "{worker"})
+    with pytest.raises(SettingsError, match="not one of its 2 workers"):
+        read_tf_config({"TF_CONFIG": json.dumps({**good, "task": {"index": 2}})})
+    with pytest.raises(SettingsError, match="must be one of"):
+        get_strategy("horovod")
+
+
+def test_a_shard_reads_only_its_share_of_the_training_videos(stickactions_smoke):
+    from hybridvid_lib.config import resolve_settings
+    from hybridvid_lib.data.datasets import load_dataset
+    from hybridvid_lib.data.pipeline import build_pipeline
+
+    ds = load_dataset("stickactions", stickactions_smoke)
+    settings = resolve_settings("smoke")
+    whole = build_pipeline(ds, "train", settings, training=True)
+    shares = [build_pipeline(ds, "train", settings, training=True, shard=(2, i)) for i in range(2)]
+    names = [[r.relpath for r in share.records] for share in shares]
+    assert len(names[0]) == len(names[1]) == -(-len(whole.records) // 2)
+    assert set(names[0]).isdisjoint(names[1][: len(whole.records) // 2])
+    assert set(names[0]) | set(names[1]) == {r.relpath for r in whole.records}
+    seen = {int(i) for features, _ in shares[1].dataset for i in features["index"].numpy()}
+    assert seen == set(range(len(names[1])))  # the dataset itself holds this share only
+
+
+def train(data: Path, out: Path, *extra: str, env: dict | None = None) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "hybridvid_lib.cli", "train", "--model", "cnn_lstm", "--format", "stickactions",
+         "--root", str(data), "--profile", "smoke", "--epochs", "2", "--seed", "1", "--out", str(out),
+         "--option", "filters=[4,8]", "--option", "feature_dim=16", "--option", "lstm_units=8",
+         "--option", "dropout=0", *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((out / "state.json").read_text())
+
+
+def test_mirrored_on_two_logical_cpu_devices_trains_what_one_device_trains(stickactions_smoke, tmp_path):
+    # Same global batch split over two replicas, gradients summed, batch normalisation synchronised:
+    # the same losses epoch by epoch, to float tolerance. (No dropout: each replica draws its own masks.)
+    one = train(stickactions_smoke, tmp_path / "one", "--xla", "off")
+    two = train(stickactions_smoke, tmp_path / "two", "--strategy", "mirrored",
+                env={"HYBRIDVID_CPU_DEVICES": "2"})
+    assert one["settings"]["jit_compile"] == "off" and two["settings"]["strategy"] == "mirrored"
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(two["history"][key], one["history"][key], rtol=1e-4, atol=1e-5)
+    metrics = json.loads((tmp_path / "two" / "metrics.json").read_text())["results"][0]
+    assert metrics["num_test_videos"] > 0  # evaluated on one device after training on two
+
+
+def test_multiworker_training_is_refused_with_one_sentence(stickactions_smoke, tmp_path):
+    config = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}
+    done = subprocess.run(
+        [sys.executable, "-m", "hybridvid_lib.cli", "train", "--model", "cnn_lstm", "--format", "stickactions",
+         "--root", str(stickactions_smoke), "--profile", "smoke", "--out", str(tmp_path / "run"),
+         "--strategy", "multiworker"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CONFIG": json.dumps(config)}, capture_output=True,
+        text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "keras-team/keras#20585" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,75 @@
+"""Mixed precision, XLA and batch size by device (hybridvid_lib.scale.precision)."""
+
+import numpy as np
+import pytest
+
+from hybridvid_lib.tf_setup import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+
+from hybridvid_lib.config import resolve_settings  # noqa: E402
+from hybridvid_lib.errors import SettingsError  # noqa: E402
+from hybridvid_lib.models import build_model  # noqa: E402
+from hybridvid_lib.models.registry import output_probs  # noqa: E402
+from hybridvid_lib.scale.precision import (  # noqa: E402
+    cpu_has_bfloat16,
+    device_batch_size,
+    jit_compile_option,
+    precision_policy,
+    resolve_precision,
+)
+
+
+def test_auto_picks_float16_on_a_gpu_bfloat16_on_a_bf16_cpu_and_float32_elsewhere():
+    assert resolve_precision("auto", has_gpu=True) == "mixed_float16"
+    assert resolve_precision("auto", has_gpu=False, cpu_bf16=True) == "mixed_bfloat16"
+    assert resolve_precision("auto", has_gpu=False, cpu_bf16=False) == "float32"
+    assert resolve_precision("mixed_bfloat16", has_gpu=False) == "mixed_bfloat16"
+    with pytest.raises(SettingsError, match="needs a GPU.*3D pooling"):
+        resolve_precision("mixed_float16", has_gpu=False)
+    with pytest.raises(SettingsError, match="must be one of"):
+        resolve_precision("half", has_gpu=True)
+
+
+def test_bfloat16_support_is_read_from_the_cpu_flags(tmp_path):
+    (tmp_path / "with").write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    (tmp_path / "without").write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n")
+    assert cpu_has_bfloat16(tmp_path / "with") and not cpu_has_bfloat16(tmp_path / "without")
+    assert not cpu_has_bfloat16(tmp_path / "missing")
+
+
+def test_the_gpu_profile_scales_its_batch_with_the_gpus_memory_and_other_profiles_do_not():
+    gpu = resolve_settings("gpu")
+    assert gpu.precision == "auto" and gpu.auto_batch and gpu.batch_size == 32
+    assert [device_batch_size(gpu, memory_gib=m) for m in (8, 16, 40, 80, 141)] == [16, 32, 64, 128, 256]
+    assert device_batch_size(resolve_settings("cpu"), memory_gib=80) == 8  # auto_batch off
+    assert device_batch_size(gpu.replace(auto_batch=False), memory_gib=80) == 32
+    assert device_batch_size(gpu, memory_gib=0) == 32  # no GPU found: the profile's batch
+
+
+def test_scale_settings_take_names_only_from_their_lists():
+    settings = resolve_settings("cpu", precision="mixed_bfloat16", jit_compile="off", strategy="mirrored")
+    assert (settings.precision, jit_compile_option(settings), settings.strategy) == ("mixed_bfloat16", False, "mirrored")
+    assert jit_compile_option(resolve_settings("cpu")) == "auto"
+    for key, bad in (("precision", "fp8"), ("jit_compile", "yes"), ("strategy", "horovod")):
+        with pytest.raises(SettingsError, match=f"'{key}' must be one of"):
+            resolve_settings("cpu", **{key: bad})
+
+
+@pytest.mark.parametrize("name", ["c3d", "cnn_lstm"])
+def test_a_model_built_under_mixed_bfloat16_computes_in_bfloat16_keeps_float32_weights_and_trains(name):
+    smoke = resolve_settings("smoke")
+    before = keras.mixed_precision.global_policy().name
+    with precision_policy("mixed_bfloat16") as policy:
+        assert policy == "mixed_bfloat16"
+        keras.utils.set_random_seed(0)
+        model = build_model(name, smoke, 3)
+    assert keras.mixed_precision.global_policy().name == before  # the block left the global policy as it was
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+    assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
+    view = keras.Model(model.input, output_probs(model.output))
+    view.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(-1, 1, (4, smoke.num_frames, smoke.frame_size, smoke.frame_size, 3))
+    losses = [float(view.train_on_batch({"rgb": x.astype("float32")}, np.array([0, 1, 2, 0]))) for _ in range(3)]
+    assert all(np.isfinite(losses))
