@@ -72,7 +72,7 @@ class FramePlayer:
             self.image,
             w.HBox([self.play, self.slider]),
             self.caption,
-        ])
+        ], layout=w.Layout(align_items="flex-start"))  # children keep their own width: no frame stretched to the page
         self.set_class(self.picker.value)
 
     def set_class(self, class_name: str) -> None:
