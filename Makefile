@@ -11,7 +11,7 @@ PROFILE ?=
 DATA_DIR ?= datasets/stickactions
 PYTEST_ARGS ?= -n 2
 
-.PHONY: course test test-browser venv data clean-data
+.PHONY: course test test-browser test-gpu venv data clean-data
 
 venv: $(STAMP)
 
@@ -44,6 +44,16 @@ test: venv
 # HYBRIDVID_REQUIRE_BROWSER=1 makes a missing browser fail instead of skip. Screenshot: .make/artifacts/.
 test-browser: venv
 	HYBRIDVID_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:xdist -m browser tests/browser
+
+# Where TensorFlow sees a GPU: the notebooks in the gpu profile, checked by nbval, then the whole course run by
+# papermill in the gpu profile (report in runs/gpu/report.md). Elsewhere it says so and runs nothing.
+test-gpu: venv
+	@if $(BIN)/python -c 'import sys; from hybridvid_lib.tf_setup import gpu_devices; sys.exit(0 if gpu_devices() else 1)'; then \
+		HYBRIDVID_PROFILE=gpu HYBRIDVID_DATA=$(CURDIR)/.make/gpu-data $(BIN)/python -m pytest --nbval-lax -p no:xdist notebooks \
+		&& HYBRIDVID_DATA=$(CURDIR)/.make/gpu-data $(BIN)/hybridvid course run --profile gpu --out runs/gpu; \
+	else \
+		echo "make test-gpu: TensorFlow sees no GPU on this machine; nothing was run (the gpu profile is for a GPU)."; \
+	fi
 
 clean-data:
 	rm -rf $(DATA_DIR)
