@@ -18,7 +18,11 @@ import pytest
 from hybridvid_lib.config import NOTEBOOK_PARAMETERS, check_parameters, resolve_settings
 from hybridvid_lib.errors import HybridVidError, SettingsError
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PROJECT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Chapters, exercise solutions and the student copies made from them: every notebook with parameters.
+WITH_PARAMETERS = NOTEBOOKS + sorted((PROJECT / "exercises").rglob("[0-9][0-9]_*.ipynb"))
+IDS = [str(p.relative_to(PROJECT).with_suffix("")) for p in WITH_PARAMETERS]
 
 
 def cells(notebook: Path) -> list[dict]:
@@ -39,14 +43,14 @@ def defaults(notebook: Path, monkeypatch) -> dict:
     return {k: v for k, v in namespace.items() if k.isupper()}
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", WITH_PARAMETERS, ids=IDS)
 def test_every_parameter_has_a_check_and_the_defaults_pass(notebook, monkeypatch):
     params = defaults(notebook, monkeypatch)
     assert sorted(set(params) - set(NOTEBOOK_PARAMETERS)) == []  # a new parameter needs a line in the table
     check_parameters(params)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", WITH_PARAMETERS, ids=IDS)
 def test_the_setup_cell_checks_the_parameters_before_using_them(notebook, monkeypatch):
     index, _ = parameters_cell(notebook)
     names = set(defaults(notebook, monkeypatch))
