@@ -273,7 +273,7 @@ def _text(optional: bool, allow_empty: bool = True) -> Callable[[Any], bool]:
 
 
 def _seed_list(value: Any) -> bool:
-    if value is None:
+    if value is None or _whole(0, False)(value):
         return True
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not items:
@@ -315,7 +315,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "SPLIT": (_whole(1, False), "a split number >= 1, like 1"),
     "VAL_FRACTION": (_number(0.0, 1.0, False), "a fraction between 0 and 1, like 0.2"),
     "CENTER_WEIGHT": (_number(0.0, None, True), "None or a number >= 0, like 0.01"),
-    "ABLATION_SEEDS": (_seed_list, "None or whole numbers >= 0, like [0, 1, 2] or '0,1,2'"),
+    "ABLATION_SEEDS": (_seed_list, "None or whole numbers >= 0, like [0, 1, 2], '0,1,2' or 3"),
     "DATASET": (_one_of(_formats), "one of the datasets stickactions, ucf101, hmdb51"),
     "PRESET": (_one_of(_presets, optional=True), "None or a StickActions preset name"),
     "FLOW_MEAN_SUBTRACTION": (lambda v: isinstance(v, bool), "True or False"),

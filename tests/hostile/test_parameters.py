@@ -133,3 +133,19 @@ def test_a_notebook_run_with_a_wrong_parameter_stops_in_its_first_cell_with_one_
     assert "check_parameters(globals())" in "".join(failed["source"])
     assert not (tmp_path / "out" / "metrics.json").exists()
     assert os.environ.get("HYBRIDVID_PROFILE") is None
+
+
+@pytest.mark.parametrize("value, seeds", [("0,1,2", (0, 1, 2)), ([0, 1], (0, 1)), ((2,), (2,)), (3, (3,)),
+                                          (None, (0,))])
+def test_every_accepted_ablation_seeds_form_reaches_chapter_08_as_seeds(value, seeds):
+    # `hybridvid course run -p ABLATION_SEEDS 0,1,2` sends the text '0,1,2', `-p ABLATION_SEEDS 3` the int 3.
+    from hybridvid_lib.course.options import parse_seeds
+
+    check_parameters({"ABLATION_SEEDS": value})
+    notebook = next(p for p in NOTEBOOKS if p.name.startswith("08_"))
+    index, _ = parameters_cell(notebook)
+    setup = "".join(cells(notebook)[index + 1]["source"])
+    line = next(line for line in setup.splitlines() if line.startswith("seeds = "))
+    namespace = {"ABLATION_SEEDS": value, "settings": resolve_settings("smoke"), "parse_seeds": parse_seeds}
+    exec(line, namespace)
+    assert namespace["seeds"] == seeds
