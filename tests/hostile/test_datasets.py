@@ -165,3 +165,26 @@ def test_the_recorder_sees_a_video_opened_in_a_worker_thread(corpora, opened):
     outside = corpora["ucf101"].outside[0]
     assert find_unreadable({"x": outside}) == []
     assert opened.touched([outside]) != []
+
+
+def test_a_folder_that_cannot_be_listed_is_named(corpora, monkeypatch, cli):
+    # Simulated (tests run as root): os.walk gets a PermissionError for one class folder, then for the root.
+    corpus = corpora["ucf101"]
+    video_root = (corpus.root / "UCF-101").resolve()
+    locked = {video_root / "PlayingDhol"}
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).resolve() in locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    ds = load_dataset("ucf101", corpus.root, check_videos=False)
+    assert any("could not be read: 1 (PlayingDhol)" in note for note in ds.notes)
+    assert all(rel.startswith("PlayingDhol/") for rel in ds.missing) and ds.missing
+    locked.add(video_root)
+    with pytest.raises(DatasetError, match=r"Cannot list the video folder .*UCF-101 \(Permission denied\)"):
+        load_dataset("ucf101", corpus.root)
+    code, _, err = cli("data", "inspect", "--format", "ucf101", "--root", corpus.root)
+    assert_one_sentence(code, err, "Cannot list the video folder", "Permission denied")

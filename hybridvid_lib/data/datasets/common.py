@@ -236,6 +236,7 @@ class VideoIndex:
         self.root = Path(root)
         self.relpaths: list[str] = sorted(relpaths)
         self.escaping: list[str] = sorted(escaping)
+        self.unlisted_folders: list[str] = []  # folders os.walk could not read (see scan)
         self._exact = set(self.relpaths)
         self._folded: dict[str, list[str]] = {}
         for rel in self.relpaths:
@@ -247,7 +248,8 @@ class VideoIndex:
         """Walk ``root`` (following links that stay inside it, skipping hidden folders) and collect video files."""
         real_root = os.path.realpath(root)
         found, escaping = [], []
-        for folder, dirs, files in os.walk(root, followlinks=True):
+        errors: list[OSError] = []
+        for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
             rel_folder = Path(folder).relative_to(root).as_posix()
 
             def rel(name: str) -> str:
@@ -268,7 +270,15 @@ class VideoIndex:
                     escaping.append(rel(name))
                 else:
                     found.append(rel(name))
-        return cls(root, found, escaping)
+        unlisted = []
+        for err in errors:  # os.walk skips a folder it cannot list; say so instead of losing its videos
+            if os.path.realpath(err.filename or "") == real_root:
+                raise DatasetError(f"Cannot list the video folder {root} ({err.strerror or err}); expected a "
+                                   "readable folder (check its permissions).")
+            unlisted.append(Path(err.filename).relative_to(root).as_posix() if err.filename else str(err))
+        index = cls(root, found, escaping)
+        index.unlisted_folders = sorted(unlisted)
+        return index
 
     def escapes(self, relpath: str) -> bool:
         """True when ``relpath`` is, or lies below, a link that leads out of the folder."""
@@ -296,6 +306,9 @@ class VideoIndex:
             pairs = [f"{listed} -> {found}" for listed, found in sorted(self.respelled.items())]
             notes.append(f"Listed paths that match a file on disk only ignoring capitals: {len(pairs)} "
                          f"({some(pairs)}); the file on disk was used.")
+        if self.unlisted_folders:
+            notes.append(f"Folders below {self.root} that could not be read: {len(self.unlisted_folders)} "
+                         f"({some(self.unlisted_folders)}); their videos are not found (check the permissions).")
         if self.escaping:
             notes.append(f"Symbolic links below {self.root} that lead out of it: {len(self.escaping)} "
                          f"({some(self.escaping)}); refused and never opened (copy the videos in, or link "
