@@ -63,7 +63,8 @@ def user_parameters(pairs: Iterable[Sequence[str]] | Mapping[str, Any] | None) -
 
 
 def parse_seeds(seeds: str | int | Iterable[int | str] | None) -> list[int] | None:
-    """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]`` (duplicates dropped, order kept); ``3`` -> ``[3]``; ``None`` -> ``None``.
+    """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]`` (duplicates dropped, order kept); ``3`` -> ``[3]``;
+    ``None`` -> ``None``.
 
     A single whole number is one seed: ``-p ABLATION_SEEDS 3`` reaches a notebook as the int 3.
 
