@@ -34,6 +34,18 @@ from hybridvid_lib.data.flow_methods import FLOW_METHODS
 from hybridvid_lib.errors import HybridVidError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the kit's error style: one sentence on stderr, exit status 2, no usage block.
+
+    argparse prints the whole usage of a command before its error; a learner then has to find the
+    one line that matters. The message keeps argparse's words (they name the option and, for a
+    choice, list the allowed values) and points at ``--help`` for the rest.
+    """
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message.rstrip('.')}; see `{self.prog} --help`.\n")
+
+
 class _NamesFrom(Sequence[str]):
     """Allowed values that live in a module the parser must not import while it is being built.
 
@@ -157,8 +169,10 @@ def cmd_data_inspect(args: argparse.Namespace) -> int:
           f"{summary['train']} train / {summary['test']} test / {summary['unused']} unused {items} listed "
           f"({summary['train_groups']} train groups, {summary['test_groups']} test groups)")
     print(f"{'skeleton folder' if protocol else 'video root'}: {summary['video_root']}")
-    for key in ("missing", "unreadable"):
+    for key in ("missing", "unreadable", "refused"):
         items = summary[key]
+        if key == "refused" and not items:
+            continue  # only a list that leads out of the dataset has refused entries
         print(f"{key}: {len(items)}" + ("" if not items else ":"))
         for item in items[:20]:
             print(f"  {item}")
@@ -290,7 +304,7 @@ def cmd_models_import_i3d(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hybridvid", description="HybridVid course kit: data, training and the course runner.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

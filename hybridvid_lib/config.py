@@ -16,20 +16,26 @@ A notebook resolves its settings in one call::
 Any field can be overridden by keyword; an unknown name raises a
 :class:`~hybridvid_lib.errors.SettingsError` that lists the known ones. The profile
 defaults to the ``HYBRIDVID_PROFILE`` environment variable, then ``cpu``.
+
+Before that call, every notebook checks its ``parameters`` cell's values, which papermill may
+have replaced with anything (``-p EPOCHS ten``, ``-p SEED 1.5``)::
+
+    check_parameters(globals())   # one SettingsError sentence naming the first bad parameter
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
 from hybridvid_lib.data.flip_policies import FLIP_POLICIES
 from hybridvid_lib.data.flow_methods import FLOW_METHODS
 from hybridvid_lib.data.sampling import TEST_TIME_STRATEGIES
-from hybridvid_lib.errors import SettingsError
+from hybridvid_lib.errors import SettingsError, show_kit_errors_briefly
 
 PROFILE_ENV = "HYBRIDVID_PROFILE"
 DATA_ENV = "HYBRIDVID_DATA"
@@ -198,6 +204,8 @@ def _apply_overrides(base: Settings, overrides: dict[str, Any]) -> Settings:
 def _coerce(key: str, value: Any, default: Any) -> Any:
     """Convert strings from papermill ``-p`` or the command line to the field's type."""
     try:
+        if isinstance(value, bool) and not isinstance(default, bool):
+            raise ValueError  # True is an int to Python, but EPOCHS=True is a mistake, not 1 epoch
         if isinstance(default, bool):
             if isinstance(value, str):
                 return value.strip().lower() in ("1", "true", "yes", "on")
@@ -229,6 +237,8 @@ def _validate(s: Settings) -> None:
                 "cache_short_side", "flow_size"):
         if getattr(s, key) < 1:
             raise SettingsError(f"Setting {key!r} must be a positive whole number; got {getattr(s, key)}.")
+    if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
+        raise SettingsError(f"Setting 'learning_rate' must be a number above 0, like 0.001; got {s.learning_rate}.")
     if s.num_epochs < 0:
         raise SettingsError(f"Setting 'num_epochs' must be 0 or more; got {s.num_epochs}.")
     if s.short_side < s.frame_size:
@@ -242,6 +252,112 @@ def _validate(s: Settings) -> None:
         )
     if not s.seeds:
         raise SettingsError("Setting 'seeds' needs at least one seed, e.g. (0,) or '0,1,2'.")
+
+
+# --------------------------------------------------------------------------- notebook parameters
+def _whole(minimum: int, optional: bool) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        if value is None:
+            return optional
+        return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return ok
+
+
+def _number(low: float, high: float | None, optional: bool) -> Callable[[Any], bool]:
+    """A finite number in ``[low, high)`` (``high=None``: no upper bound); ``(0, 1)`` when ``low == 0 < high``."""
+    def ok(value: Any) -> bool:
+        if value is None:
+            return optional
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if high is None:
+            return value >= low
+        return low < value < high  # a fraction: both ends excluded
+    return ok
+
+
+def _text(optional: bool, allow_empty: bool = True) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        if value is None:
+            return optional
+        return isinstance(value, (str, os.PathLike)) and (allow_empty or bool(str(value)))
+    return ok
+
+
+def _seed_list(value: Any) -> bool:
+    if value is None or _whole(0, False)(value):
+        return True
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        return False
+    return all(_whole(0, False)(v) or (isinstance(v, str) and v.strip().isdigit()) for v in items)
+
+
+def _one_of(names: Callable[[], Sequence[str]], optional: bool = False) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        return (value is None and optional) or (isinstance(value, str) and value in names())
+    return ok
+
+
+def _formats() -> tuple[str, ...]:
+    return ("stickactions", "ucf101", "hmdb51")
+
+
+def _presets() -> tuple[str, ...]:
+    from hybridvid_lib.data.synth.presets import PRESETS
+
+    return tuple(PRESETS)
+
+
+# Every parameter a course notebook declares: (check, what it expects, in words). A value from
+# papermill (`-p` guesses types, `-r` keeps strings) or from `hybridvid course run -p` is checked
+# here before the notebook uses it, so that a wrong type stops the first cell with one sentence
+# instead of failing minutes later inside a model.
+_EPOCHS = (_whole(0, True), "None or a whole number >= 0, like 3")
+NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "PROFILE": (_one_of(lambda: tuple(PROFILES)), f"one of the profiles {', '.join(PROFILES)}"),
+    "SEED": (_whole(0, False), "a whole number >= 0, like 0"),
+    "EPOCHS": _EPOCHS,
+    "FUSION_EPOCHS": _EPOCHS,
+    "STREAM_EPOCHS": _EPOCHS,
+    "HEAD_EPOCHS": _EPOCHS,
+    "FRAME_EPOCHS": _EPOCHS,
+    "TEST_CLIPS": (_whole(1, True), "None or a whole number >= 1, like 5"),
+    "HARD_GROUPS": (_whole(1, True), "None or a whole number >= 1, like 8"),
+    "SPLIT": (_whole(1, False), "a split number >= 1, like 1"),
+    "VAL_FRACTION": (_number(0.0, 1.0, False), "a fraction between 0 and 1, like 0.2"),
+    "CENTER_WEIGHT": (_number(0.0, None, True), "None or a number >= 0, like 0.01"),
+    "ABLATION_SEEDS": (_seed_list, "None or whole numbers >= 0, like [0, 1, 2], '0,1,2' or 3"),
+    "DATASET": (_one_of(_formats), "one of the datasets stickactions, ucf101, hmdb51"),
+    "PRESET": (_one_of(_presets, optional=True), "None or a StickActions preset name"),
+    "FLOW_MEAN_SUBTRACTION": (lambda v: isinstance(v, bool), "True or False"),
+    "DATA_DIR": (_text(False), "a folder path as text ('' for the default folder)"),
+    "HARD_DATA_DIR": (_text(False), "a folder path as text ('' for the default folder)"),
+    "OUTPUT_DIR": (_text(False, allow_empty=False), "a folder path as text, like 'outputs/run'"),
+    "KINETICS_RGB_CHECKPOINT": (_text(True), "None or a checkpoint path as text"),
+    "KINETICS_FLOW_CHECKPOINT": (_text(True), "None or a checkpoint path as text"),
+}
+
+
+def check_parameters(namespace: Mapping[str, Any]) -> None:
+    """Check the notebook parameters found in ``namespace`` (a notebook passes ``globals()``).
+
+    Only names of :data:`NOTEBOOK_PARAMETERS` are looked at; other names are left alone. In a
+    notebook it also makes the kit's errors show as one line, without a traceback
+    (:func:`~hybridvid_lib.errors.show_kit_errors_briefly`), from this cell on.
+
+    Raises:
+        SettingsError: the first parameter whose value is of the wrong type or out of range,
+            naming it, what it expects and what it got.
+    """
+    show_kit_errors_briefly()
+    for name, (ok, expected) in NOTEBOOK_PARAMETERS.items():
+        if name in namespace and not ok(namespace[name]):
+            value = namespace[name]
+            # papermill -r keeps "3" as text; the notebook would then fail far from the cause.
+            hint = " (a text: give numbers with papermill -p, not -r)" if isinstance(value, str) and \
+                value.strip().lstrip("-").replace(".", "", 1).isdigit() else ""
+            raise SettingsError(f"Notebook parameter {name} expects {expected}; got {value!r}{hint}.")
 
 
 def project_root() -> Path | None:

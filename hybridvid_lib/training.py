@@ -540,7 +540,36 @@ def parse_options(pairs: list[str], known: dict[str, Any]) -> dict[str, Any]:
             options[key] = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             options[key] = text
+        _check_option_type(key, options[key], known[key])
     return options
+
+
+def _check_option_type(key: str, value: Any, default: Any) -> None:
+    """Refuse an option value of another kind than its default (``lstm_units=ten`` for an int), in one sentence.
+
+    A default of ``None`` says nothing about the type, so anything goes there (the builder checks).
+    Whole numbers pass where a float is expected; ``True`` is not taken for a number.
+
+    Raises:
+        ModelError: naming the option, an example of the expected kind, and the value given.
+    """
+    if default is None or value is None:
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, (tuple, list)):
+        ok = isinstance(value, (tuple, list)) and all(
+            isinstance(v, type(d)) and not isinstance(v, bool) for v, d in zip(value, default)) if default \
+            else isinstance(value, (tuple, list))
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        example = list(default) if isinstance(default, tuple) else default
+        raise ModelError(f"--option {key} expects a value like {example!r}; got {value!r}.")
 
 
 def train_command(args: argparse.Namespace) -> int:

@@ -62,14 +62,19 @@ def user_parameters(pairs: Iterable[Sequence[str]] | Mapping[str, Any] | None) -
     return params
 
 
-def parse_seeds(seeds: str | Iterable[int | str] | None) -> list[int] | None:
-    """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]`` (duplicates dropped, order kept); ``None`` -> ``None``.
+def parse_seeds(seeds: str | int | Iterable[int | str] | None) -> list[int] | None:
+    """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]`` (duplicates dropped, order kept); ``3`` -> ``[3]``;
+    ``None`` -> ``None``.
+
+    A single whole number is one seed: ``-p ABLATION_SEEDS 3`` reaches a notebook as the int 3.
 
     Raises:
         CourseError: an entry is not a whole number >= 0, or no seed is left.
     """
     if seeds is None:
         return None
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
     parts = seeds.split(",") if isinstance(seeds, str) else list(seeds)
     result: list[int] = []
     for part in parts:

@@ -191,7 +191,7 @@ def compute_flow_cache(
     by_key = {r.relpath: r for r in records}
     summary = cache.fill(list(by_key.values()), progress=progress, workers=workers)
     # Counting the computed fields reads only the .npy headers of the files just written.
-    flow_frames = sum(int(np.load(cache.path_for(by_key[key]), mmap_mode="r").shape[0])
+    flow_frames = sum(int(np.load(cache.path_for(by_key[key]), mmap_mode="r", allow_pickle=False).shape[0])
                       for key in summary["computed_items"])
     seconds = time.perf_counter() - start
     return {

@@ -119,6 +119,8 @@ class DatasetSplit:
             (empty until then; official lists have none).
         missing: relpaths listed but not found on disk.
         unreadable: relpaths found on disk that yield no decodable frame.
+        refused: list entries and files that would lead out of the video folder (a ``..``, an
+            absolute path, a symbolic link to elsewhere); never opened, and in no subset.
         mirror_pairs: pairs of class names that a horizontal flip turns into each other.
         reverse_pairs: pairs of class names that are time-reverses of each other.
         notes: human-readable remarks made while reading (name fixes, duplicates, ...).
@@ -135,6 +137,7 @@ class DatasetSplit:
     unused: list[Record] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     mirror_pairs: list[tuple[str, str]] = field(default_factory=list)
     reverse_pairs: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -193,6 +196,7 @@ class DatasetSplit:
             "unused": len(self.unused),
             "missing": sorted(self.missing),
             "unreadable": sorted(self.unreadable),
+            "refused": sorted(self.refused),
             "train_groups": len({r.group for r in self.train}),
             "val_groups": len({r.group for r in self.val}),
             "test_groups": len({r.group for r in self.test}),

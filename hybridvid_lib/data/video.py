@@ -8,6 +8,9 @@ Rules the rest of the kit relies on:
 - A missing, empty, text or truncated file makes ``cv2.VideoCapture.isOpened()`` return
   False rather than raise; we turn that, and "opened but no frame decodes", into one
   :class:`~hybridvid_lib.errors.VideoDecodeError` that names the file.
+- A frame larger than :data:`MAX_FRAME_PIXELS` (8K UHD, 7680 x 4320) is refused before any
+  frame is decoded: one such frame takes 100 MB as RGB, and a damaged or hostile header can
+  claim any size. The container's claimed size is checked when the file is opened.
 - Writers are atomic (see :mod:`hybridvid_lib.io_utils`). The pip OpenCV wheels write
   MJPG / XVID (``.avi``), mp4v (``.mp4``), FFV1 and VP8/VP9 but not H.264.
 """
@@ -30,6 +33,9 @@ from hybridvid_lib.errors import VideoDecodeError  # noqa: E402
 from hybridvid_lib.io_utils import atomic_path  # noqa: E402
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v", ".ogv")
+
+# The largest frame the kit decodes, in pixels: 8K UHD. Larger frames are refused when the file is opened.
+MAX_FRAME_PIXELS = 7680 * 4320
 
 # FourCC used for each extension we write; all are available in the pip wheels.
 _WRITE_CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "FFV1"}
@@ -57,11 +63,21 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
     p = Path(path)
     if not p.is_file():
         raise VideoDecodeError(f"Video file not found: {p}.")
+    if not os.access(p, os.R_OK):
+        raise VideoDecodeError(f"Cannot read {p}: permission denied (expected a readable file; check its owner "
+                               "and mode, e.g. chmod a+r).")
     cap = cv2.VideoCapture(str(p))
     if not cap.isOpened():
         cap.release()
         raise VideoDecodeError(
             f"Cannot open {p} as a video (empty, damaged, or not a video format OpenCV reads)."
+        )
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    if width * height > MAX_FRAME_PIXELS:
+        cap.release()
+        raise VideoDecodeError(
+            f"{p} has frames of {width}x{height} pixels, more than the kit decodes (7680x4320, 8K); "
+            "resize it first, e.g. ffmpeg -i IN -vf scale=-2:480 OUT."
         )
     return cap
 

@@ -65,13 +65,13 @@ def feature_extractor(model_name: str, settings: Settings, *, weights: str | Pat
         model = build_model(model_name, settings, num_classes)
         fingerprint = "untrained (seed 0)"
     else:
+        from hybridvid_lib.models.trained import load_keras_file  # noqa: PLC0415
+
         weights = Path(weights)
         if not weights.is_file():
             raise ModelError(f"No weights file {weights}; expected a .keras model (a run's model.keras, or one "
                              "written by `hybridvid models import-i3d`).")
-        import hybridvid_lib.models  # noqa: F401,PLC0415 - registers the custom layers for loading
-
-        model = keras.saving.load_model(weights)
+        model = load_keras_file(weights, what="weights file")  # safe mode: never runs code stored in the file
         fingerprint = file_fingerprint(weights)
     names = sorted(t.name for t in model.inputs)
     if names != sorted(info["inputs"]) or not isinstance(model.output, dict) or "features" not in model.output:

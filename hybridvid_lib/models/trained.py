@@ -18,6 +18,48 @@ MODEL_FILE = "model.keras"
 BACKBONE_LAYER = "backbone"
 
 
+def load_keras_file(path: str | Path, *, what: str = "model file"):
+    """Load a ``.keras`` file in safe mode, without compiling it; every failure is one :class:`ModelError`.
+
+    Safe mode refuses layers that carry Python code (a ``Lambda`` layer's function is pickled
+    bytecode, and loading it runs whatever its author wrote); the kit's own layers are registered
+    classes and load without it. Only the ``.keras`` format is read: legacy ``.h5`` files take
+    another loader, so they are refused rather than opened.
+
+    Args:
+        path: the file.
+        what: what the file is, for the messages (``"weights file"``, ``"model file"``).
+
+    Raises:
+        ModelError: no such file, another format, a layer with code, or not a Keras model at all.
+    """
+    import zipfile
+
+    import keras
+
+    import hybridvid_lib.models  # noqa: F401 - registers the kit's layers before loading
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"No {what} {path}; expected a .keras file (a run's model.keras, or one written by "
+                         "`hybridvid models import-i3d`).")
+    if path.suffix.lower() != ".keras":
+        raise ModelError(f"The {what} {path} is not a .keras file; the kit loads only the .keras format "
+                         "(re-save the model with model.save('NAME.keras')).")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as err:
+        if "safe_mode" in str(err) or "arbitrary code" in str(err):
+            raise ModelError(f"The {what} {path} holds a layer with Python code (such as a Lambda layer), which "
+                             "the kit never loads because loading it would run that code; expected a model made "
+                             "of registered layers (rebuild it without Lambda layers).") from None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    raise ModelError(f"The {what} {path} is not a Keras model the kit can load ({reason}); expected a .keras "
+                     "file saved by Keras 3 from the kit's models.")
+
+
 def load_run_model(run_dir: str | Path, *, expect: str | None = None):
     """The trained model of a run folder (``RUN/model.keras``, loaded in safe mode).
 
@@ -28,15 +70,11 @@ def load_run_model(run_dir: str | Path, *, expect: str | None = None):
     Raises:
         ModelError: no finished model there, or a model of another name.
     """
-    import keras
-
-    import hybridvid_lib.models  # noqa: F401 - registers the kit's layers before loading
-
     path = Path(run_dir) / MODEL_FILE
     if not path.is_file():
         raise ModelError(f"{run_dir} holds no trained model ({MODEL_FILE} is missing); train it first "
                          "(its training writes that file when it finishes).")
-    model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    model = load_keras_file(path, what="trained model")
     if expect is not None and model.name != expect:
         raise ModelError(f"{run_dir} holds a {model.name} model; expected {expect}.")
     return model
@@ -79,13 +117,11 @@ def init_from(model, path: str | Path) -> dict[str, list[str]]:
     """
     import keras
 
-    import hybridvid_lib.models  # noqa: F401 - registers the kit's layers before loading
-
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"No model file {path} to start from; expected a .keras file (a run's model.keras or one "
                          "written by `hybridvid models import-i3d`).")
-    source = keras.saving.load_model(path, safe_mode=True, compile=False)
+    source = load_keras_file(path, what="model file to start from")
 
     def leaves(m):
         out = {}

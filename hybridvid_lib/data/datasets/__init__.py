@@ -17,7 +17,9 @@
     ds.usable("train")    # records that exist and decode
 
 Readers never drop a listed video silently: missing files go to ``missing``, files that
-do not decode to ``unreadable``, and anything odd in the lists to ``notes``.
+do not decode to ``unreadable``, entries that would lead out of the video folder (``..``, an
+absolute path, a symbolic link to elsewhere) to ``refused`` without being opened, and anything
+odd in the lists to ``notes``. A video listed on two sides of a split is refused (a leak).
 
 ``protocol`` and ``skeletons`` belong to ``ntu`` alone, ``videos`` and ``splits`` to the other
 formats, and NTU has only split 1: an option a format does not have is refused with a

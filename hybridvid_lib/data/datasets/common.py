@@ -45,8 +45,17 @@ def read_list_file(path: Path) -> list[ListLine]:
 
     Decodes UTF-8 (with or without a byte-order mark) and falls back to Latin-1, which
     never fails, so that one odd byte does not make a whole split unreadable.
+
+    Raises:
+        DatasetError: the file cannot be read (no permission, a folder, an I/O error).
     """
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DatasetError(
+            f"Cannot read the list file {path} ({err.strerror or err}); expected a readable text file "
+            "(check its permissions, or download the split lists again)."
+        ) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -71,6 +80,23 @@ def split_trailing_int(text: str) -> tuple[str, int | None]:
     if len(parts) == 2 and re.fullmatch(r"[+-]?\d+", parts[1]):
         return parts[0].strip(), int(parts[1])
     return text.strip(), None
+
+
+def outside_root_reason(text: str) -> str | None:
+    """Why a listed path would leave the dataset folder, or ``None`` when it stays inside.
+
+    A ``..`` segment, an absolute path (``/etc/x.avi``, ``\\server\\x.avi``) or a drive
+    (``C:/x.avi``) in a list file is refused: lists name videos *below* the video folder, and
+    a list copied from elsewhere must not make the kit open files outside it.
+    """
+    raw = text.strip().replace("\\", "/")
+    if raw.startswith("/"):
+        return "an absolute path"
+    if re.match(r"^[A-Za-z]:", raw):
+        return "a path on a drive"
+    if ".." in raw.split("/"):
+        return "a '..' that leaves the video folder"
+    return None
 
 
 def normalize_relpath(text: str) -> str:
@@ -187,17 +213,30 @@ def is_video_name(name: str) -> bool:
     return not name.startswith(".") and Path(name).suffix.lower() in VIDEO_EXTENSIONS
 
 
+def _inside(path: str, real_root: str) -> bool:
+    """True when ``path``, with every symbolic link followed, lies in ``real_root`` (itself resolved)."""
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 class VideoIndex:
     """Every video file below a folder, found once, looked up by relpath (exact, else ignoring case).
+
+    Symbolic links are followed while they stay inside the folder (its own real location: a
+    video folder that is itself a link to another disk is fine). A file or sub-folder whose link
+    leads out of it is never opened: its relpath goes to ``escaping`` instead of ``relpaths``.
 
     Attributes:
         root: the folder scanned.
         relpaths: sorted POSIX relpaths of the video files.
+        escaping: sorted relpaths of video files and folders that are links leading out of ``root``.
     """
 
-    def __init__(self, root: Path, relpaths: Iterable[str]):
+    def __init__(self, root: Path, relpaths: Iterable[str], escaping: Iterable[str] = ()):
         self.root = Path(root)
         self.relpaths: list[str] = sorted(relpaths)
+        self.escaping: list[str] = sorted(escaping)
+        self.unlisted_folders: list[str] = []  # folders os.walk could not read (see scan)
         self._exact = set(self.relpaths)
         self._folded: dict[str, list[str]] = {}
         for rel in self.relpaths:
@@ -206,15 +245,45 @@ class VideoIndex:
 
     @classmethod
     def scan(cls, root: Path) -> "VideoIndex":
-        """Walk ``root`` (following links, skipping hidden folders) and collect video files."""
-        found = []
-        for folder, dirs, files in os.walk(root, followlinks=True):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        """Walk ``root`` (following links that stay inside it, skipping hidden folders) and collect video files."""
+        real_root = os.path.realpath(root)
+        found, escaping = [], []
+        errors: list[OSError] = []
+        for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
             rel_folder = Path(folder).relative_to(root).as_posix()
+
+            def rel(name: str) -> str:
+                return name if rel_folder == "." else f"{rel_folder}/{name}"
+
+            kept = []
+            for d in sorted(d for d in dirs if not d.startswith(".")):
+                # Only a link can lead out; a plain folder below root stays inside it.
+                if os.path.islink(os.path.join(folder, d)) and not _inside(os.path.join(folder, d), real_root):
+                    escaping.append(rel(d))
+                else:
+                    kept.append(d)
+            dirs[:] = kept
             for name in files:
-                if is_video_name(name):
-                    found.append(name if rel_folder == "." else f"{rel_folder}/{name}")
-        return cls(root, found)
+                if not is_video_name(name):
+                    continue
+                if os.path.islink(os.path.join(folder, name)) and not _inside(os.path.join(folder, name), real_root):
+                    escaping.append(rel(name))
+                else:
+                    found.append(rel(name))
+        unlisted = []
+        for err in errors:  # os.walk skips a folder it cannot list; say so instead of losing its videos
+            if os.path.realpath(err.filename or "") == real_root:
+                raise DatasetError(f"Cannot list the video folder {root} ({err.strerror or err}); expected a "
+                                   "readable folder (check its permissions).")
+            unlisted.append(Path(err.filename).relative_to(root).as_posix() if err.filename else str(err))
+        index = cls(root, found, escaping)
+        index.unlisted_folders = sorted(unlisted)
+        return index
+
+    def escapes(self, relpath: str) -> bool:
+        """True when ``relpath`` is, or lies below, a link that leads out of the folder."""
+        folded = relpath.casefold()
+        return any(folded == e.casefold() or folded.startswith(e.casefold() + "/") for e in self.escaping)
 
     def __contains__(self, relpath: str) -> bool:
         return relpath in self._exact
@@ -231,12 +300,20 @@ class VideoIndex:
         return candidates[0]
 
     def notes(self) -> list[str]:
-        """A note when listed paths only matched files ignoring capitals."""
-        if not self.respelled:
-            return []
-        pairs = [f"{listed} -> {found}" for listed, found in sorted(self.respelled.items())]
-        return [f"Listed paths that match a file on disk only ignoring capitals: {len(pairs)} ({some(pairs)}); "
-                "the file on disk was used."]
+        """Notes on listed paths that only matched files ignoring capitals, and on links leading out."""
+        notes = []
+        if self.respelled:
+            pairs = [f"{listed} -> {found}" for listed, found in sorted(self.respelled.items())]
+            notes.append(f"Listed paths that match a file on disk only ignoring capitals: {len(pairs)} "
+                         f"({some(pairs)}); the file on disk was used.")
+        if self.unlisted_folders:
+            notes.append(f"Folders below {self.root} that could not be read: {len(self.unlisted_folders)} "
+                         f"({some(self.unlisted_folders)}); their videos are not found (check the permissions).")
+        if self.escaping:
+            notes.append(f"Symbolic links below {self.root} that lead out of it: {len(self.escaping)} "
+                         f"({some(self.escaping)}); refused and never opened (copy the videos in, or link "
+                         "the whole video folder instead).")
+        return notes
 
 
 def find_unreadable(paths: Mapping[str, Path], *, progress: bool = False) -> list[str]:
@@ -261,6 +338,7 @@ def finish_split(split: DatasetSplit, index: VideoIndex, *, check_videos: bool, 
     ``list_name`` names the lists in the note about videos that no list mentions
     (for example ``"split 1 of ucfTrainTestlist/"``); their relpaths also go to
     ``split.metadata["unlisted"]`` so that nothing on disk is ignored without a trace.
+    Links that lead out of the video folder join ``split.refused``.
     """
     listed: dict[str, None] = {}
     for name in ("train", "test", "unused"):
@@ -279,4 +357,5 @@ def finish_split(split: DatasetSplit, index: VideoIndex, *, check_videos: bool, 
             "they are not part of this split."
         )
     split.notes.extend(index.notes())
+    split.refused = sorted(set(split.refused) | set(index.escaping))
     return split

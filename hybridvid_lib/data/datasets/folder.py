@@ -6,7 +6,8 @@ Layout (``--root``, or ``--videos`` for a video folder elsewhere)::
     <class>/<group>/<video files>        e.g. wave/ann/take1.mp4   (one sub-folder per actor or scene)
 
 Every visible file with a video extension (``.avi``, ``.mp4``, ``.mkv``, ``.webm``, ``.mov``, ...,
-any capitals) counts. Classes are the sorted names of the top-level folders; a video directly
+any capitals) counts, except a symbolic link that leads out of the folder: it is never opened and
+goes to ``refused`` (with a note). Classes are the sorted names of the top-level folders; a video directly
 in the root belongs to no class and is named in a note.
 
 With no list files, the reader makes its own three splits, and keeps them group-aware:
@@ -142,6 +143,8 @@ def read_folder(
     if stray:
         notes.append(f"Videos directly in {video_root} with no class folder: {len(stray)} ({some(stray)}); "
                      "they are not used.")
+    result.refused = list(index.escaping)
+    notes.extend(index.notes())
     result.unreadable = (find_unreadable({r.relpath: r.path for r in records}, progress=progress)
                          if check_videos else [])
     if not check_videos:

@@ -21,8 +21,12 @@ How the reader decides:
   A name without ``_<class>_`` falls back to the name without its trailing ``_<n>`` (with a note).
   The official splits keep a film on one side *within* a class only; when a film reaches both
   sides through two classes, a note says so.
-- A line repeated in one file counts once (note); a video on disk that no split file of the
-  chosen split names is reported in a note and in ``metadata["unlisted"]``.
+- A line repeated in one file counts once (note); a video given two different ids (train in one
+  line, test in another) is refused with a :class:`~hybridvid_lib.errors.DatasetError` that names it,
+  as no rule can tell which id is right and train + test would leak. A video on disk that no split
+  file of the chosen split names is reported in a note and in ``metadata["unlisted"]``.
+- A listed name that would leave the video folder (``..``, absolute, a drive) or that is a symbolic
+  link leading out of it is never opened: it goes to ``refused`` (with a note), not to a subset.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from hybridvid_lib.data.datasets.common import (
     VideoIndex,
     finish_split,
     normalize_relpath,
+    outside_root_reason,
     read_list_file,
     require_override,
     require_root,
@@ -106,8 +111,10 @@ def read_hmdb51(
     index = VideoIndex.scan(video_root)
     result = DatasetSplit(format="hmdb51", split=split, classes=classes, video_root=video_root)
 
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, str]] = {}  # relpath -> (subset, "<file> line <n>") of its first line
     duplicates: list[str] = []
+    contradictions: list[str] = []
+    outside: list[str] = []
     guessed_groups: list[str] = []
     for label, class_name in enumerate(classes):
         list_path = files[class_name]
@@ -118,22 +125,43 @@ def read_hmdb51(
                     f"{list_path.name} line {line.lineno} reads {line.text!r}; expected "
                     "'<video file name> <id>' with id 1 (train), 2 (test) or 0 (unused)."
                 )
+            reason = outside_root_reason(name_text)
+            if reason is not None:
+                result.refused.append(name_text)
+                outside.append(f"{list_path.name} line {line.lineno}: {name_text!r}, {reason}")
+                continue
             name = normalize_relpath(name_text)
             relpath = _locate(index, class_name, name)
+            if index.escapes(relpath):
+                continue  # a link leading out of the video folder: finish_split reports it as refused
+            subset = SUBSET_OF_ID[video_id]
+            where = f"{list_path.name} line {line.lineno}"
             if relpath in seen:
-                duplicates.append(relpath)
+                first_subset, first_where = seen[relpath]
+                if first_subset == subset:
+                    duplicates.append(relpath)
+                else:
+                    contradictions.append(f"{relpath}: {first_subset} in {first_where}, {subset} in {where}")
                 continue
-            seen.add(relpath)
+            seen[relpath] = (subset, where)
             stem = Path(name).stem
             group = film_of(stem, class_name)
             if group is None:
                 group = _TRAILING_INDEX_RE.sub("", stem)
                 guessed_groups.append(relpath)
-            result.subset(SUBSET_OF_ID[video_id]).append(Record.of_video(
+            result.subset(subset).append(Record.of_video(
                 relpath, video_root / relpath, label, class_name, group,
             ))
 
+    if contradictions:
+        raise DatasetError(
+            f"Split {split} gives {len(contradictions)} video(s) two different ids ({some(contradictions, 2)}); "
+            "expected one id per video (train and test would leak): fix the split files."
+        )
     notes = result.notes
+    if outside:
+        notes.append(f"Split-file entries that lead out of the video folder: {len(outside)} "
+                     f"({some(outside, 2)}); refused and never opened.")
     if duplicates:
         notes.append(f"Duplicate split-file lines: {len(duplicates)} ({some(duplicates)}); "
                      "each video is counted once.")
@@ -175,6 +203,8 @@ def _locate(index: VideoIndex, class_name: str, name: str) -> str:
         found = index.resolve(candidate)
         if found is not None:
             return found
+        if index.escapes(candidate):
+            return candidate
     return candidates[0]
 
 

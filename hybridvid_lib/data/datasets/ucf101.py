@@ -17,8 +17,11 @@ How the reader decides (each decision also shows up as a note in ``DatasetSplit.
   disagreement is counted in a note.
 - Class folders match ``classInd.txt`` ignoring capitals (the real ``classInd.txt`` says
   ``HandStandPushups``, the folder says ``HandstandPushups``); the ``classInd.txt`` spelling names the class.
-- A path listed twice in one list counts once; a path listed in both train and test stays in both,
-  with a note, and :func:`~hybridvid_lib.data.splits.check_no_group_leak` then refuses the split.
+- A path listed twice in one list counts once (note). A path listed in both train and test is
+  refused with a :class:`~hybridvid_lib.errors.DatasetError` naming it: it would be tested on what
+  it was trained on, and no rule can tell which list is right.
+- A listed path that would leave the video folder (``..``, absolute, a drive) or that is a symbolic
+  link leading out of it is never opened: it goes to ``refused`` (with a note), not to a subset.
 - Only the last whitespace-separated token of a line can be its label; backslashes in paths become ``/``.
 - The group of a clip is its ``gGG`` token, shared by all classes as in the official splits
   (split 1 tests groups 1-7 of every class).
@@ -36,6 +39,7 @@ from hybridvid_lib.data.datasets.common import (
     fallback_group,
     finish_split,
     normalize_relpath,
+    outside_root_reason,
     read_list_file,
     require_override,
     require_root,
@@ -178,11 +182,17 @@ def read_ucf_style_lists(
     disagreeing: list[str] = []
     unlabelled: list[str] = []
     guessed_groups: list[str] = []
+    outside: list[str] = []
 
     for subset in ("train", "test"):
         list_path = splits[split][subset]
         for line in read_list_file(list_path):
             path_text, listed_label = split_trailing_int(line.text)
+            reason = outside_root_reason(path_text)
+            if reason is not None:
+                result.refused.append(path_text)
+                outside.append(f"{list_path.name} line {line.lineno}: {path_text!r}, {reason}")
+                continue
             listed = normalize_relpath(path_text)
             folder, relpath = _class_folder(listed)
             if folder is None:
@@ -202,6 +212,8 @@ def read_ucf_style_lists(
                 disagreeing.append(f"{relpath} labelled {listed_label}, {CLASS_INDEX} says {label + 1}")
 
             relpath = index.resolve(relpath) or relpath
+            if index.escapes(relpath):
+                continue  # a link leading out of the video folder: finish_split reports it as refused
             subsets_listing = seen.setdefault(relpath, set())
             if subset in subsets_listing:
                 duplicates.append(relpath)
@@ -224,9 +236,15 @@ def read_ucf_style_lists(
     if duplicates:
         notes.append(f"Duplicate list lines: {len(duplicates)} ({some(duplicates)}); "
                      "each video is counted once.")
+    train_name, test_name = splits[split]["train"].name, splits[split]["test"].name
     if in_both:
-        notes.append(f"Videos listed in both train and test of split {split}: {len(in_both)} "
-                     f"({some(in_both)}); kept in both, so this split leaks.")
+        raise DatasetError(
+            f"{train_name} and {test_name} both list {len(in_both)} video(s) ({some(in_both)}); expected each "
+            "video on one side only (it would be tested on what it was trained on): remove it from one list."
+        )
+    if outside:
+        notes.append(f"List entries that lead out of the video folder: {len(outside)} ({some(outside, 2)}); "
+                     "refused and never opened.")
     if disagreeing:
         notes.append(f"List labels that disagree with {CLASS_INDEX} for the video's class folder: "
                      f"{len(disagreeing)} ({some(disagreeing, 2)}); the class folder decided the label.")
@@ -236,7 +254,6 @@ def read_ucf_style_lists(
     if guessed_groups:
         notes.append(f"File names without a _gGG_ group token: {len(guessed_groups)} ({some(guessed_groups)}); "
                      "their group was guessed from the file name, so the split may leak.")
-    train_name, test_name = splits[split]["train"].name, splits[split]["test"].name
     return finish_split(result, index, check_videos=check_videos, progress=progress,
                         list_name=f"{train_name} / {test_name}")
 
