@@ -314,8 +314,15 @@ def _presets() -> tuple[str, ...]:
 # here before the notebook uses it, so that a wrong type stops the first cell with one sentence
 # instead of failing minutes later inside a model.
 _EPOCHS = (_whole(0, True), "None or a whole number >= 0, like 3")
+def _strategies() -> tuple[str, ...]:
+    from hybridvid_lib.scale import STRATEGIES
+
+    return STRATEGIES
+
+
 NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "PROFILE": (_one_of(lambda: tuple(PROFILES)), f"one of the profiles {', '.join(PROFILES)}"),
+    "STRATEGY": (_one_of(lambda: _strategies()), "one of the strategies default, mirrored, multiworker"),
     "SEED": (_whole(0, False), "a whole number >= 0, like 0"),
     "EPOCHS": _EPOCHS,
     "FUSION_EPOCHS": _EPOCHS,
