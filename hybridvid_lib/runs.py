@@ -157,6 +157,9 @@ def train_and_evaluate(
     common = dict(settings=settings, inputs=inputs, seed=seed, strict=strict, **pipeline_options)
     shard = (role.num_workers, role.index) if role.num_workers > 1 else None
     pipelines = {"train": build_pipeline(ds, "train", training=True, shard=shard, **common)}
+    if shard is not None and verbose:
+        print(f"worker {role.index} of {role.num_workers}: {pipelines['train'].num_videos} training videos, its "
+              "share (decoded by this worker only)", flush=True)
     if ds.val:
         pipelines["val"] = build_pipeline(ds, "val", training=False, **common)
     pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)

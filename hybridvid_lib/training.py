@@ -306,6 +306,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.state["checkpoint"] = name
         self.state["random_state"] = random_state(self.model)
         if not self.write:
+            _save_and_discard(self.model)
             return
         with atomic_path(self.run_dir / name, suffix=".keras") as tmp:
             self.model.save(tmp)
@@ -396,11 +397,13 @@ def train_model(
         return _train_in_scope(model, train_ds, val_ds=val_ds, epochs=epochs, run_dir=run_dir,
                                learning_rate=learning_rate, verbose=verbose, seed=seed, settings=settings,
                                options=options, callbacks=callbacks, loss=loss, metrics=metrics,
-                               optimizer=optimizer, write=write)
+                               optimizer=optimizer, write=write, strategy=strategy)
 
 
 def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, verbose, seed, settings, options,
-                    callbacks, loss, metrics, optimizer, write) -> dict[str, list[float]]:
+                    callbacks, loss, metrics, optimizer, write, strategy) -> dict[str, list[float]]:
+    from hybridvid_lib.scale.distribution import fit_across_workers, is_multi_worker
+
     full_model = model
     model = model if getattr(model, "compiled", False) else training_view(model)
     from hybridvid_lib.scale.precision import jit_compile_option
@@ -457,9 +460,17 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         # until the first epoch ends; Keras then warns that the input "ran out of data",
         # which is exactly how such an epoch is meant to end.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=[*clocks, checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])], verbose=verbose,
-                  shuffle=False)  # the pipeline shuffles; Keras would only warn that it cannot
+        every_callback = [*clocks, checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+        if strategy is not None and is_multi_worker(strategy):
+            if val_ds is not None:
+                raise TrainingStateError("A multi-worker run trains without a validation split (every worker "
+                                         "would need the same number of validation steps); leave it out.")
+            fit_across_workers(model, train_ds, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
+                               callbacks=every_callback, verbose=verbose)
+        else:
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                      callbacks=every_callback, verbose=verbose,
+                      shuffle=False)  # the pipeline shuffles; Keras would only warn that it cannot
     history = _plain_history(state["history"])
     if checkpoint.diverged is not None:  # returned, never stored: the caller sees the divergence
         for key, value in checkpoint.diverged.items():
@@ -467,7 +478,21 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         return history
     if write:
         _save_model(full_model, run_dir)
+    else:
+        _save_and_discard(full_model)
     return history
+
+
+def _save_and_discard(model: keras.Model) -> None:
+    """Save ``model`` to a temporary folder and delete it: what a multi-worker run's other workers do.
+
+    Under a multi-worker strategy reading some variables for a save is a collective operation
+    that every worker must join; only the chief keeps what it wrote.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hybridvid-worker-") as folder:
+        model.save(Path(folder) / "model.keras")
 
 
 def _save_model(model: keras.Model, run_dir: Path) -> None:

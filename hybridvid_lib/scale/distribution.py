@@ -15,17 +15,17 @@ Strategies (the ``strategy`` setting):
   CPU device when there is no GPU (tests split one CPU into two); each step splits the global
   batch between the replicas and sums their gradients, so without batch normalisation and
   dropout it computes what one device computes, to float tolerance.
-- ``multiworker`` (``tf.distribute.MultiWorkerMirroredStrategy``), **refused for now**: Keras 3's
-  ``Model.fit`` fails under this strategy (keras-team/keras#20585, reproduced with TensorFlow
-  2.21), so :func:`get_strategy` says so in one sentence. What the kit needs for it is in place:
-  several processes or machines
+- ``multiworker`` (``tf.distribute.MultiWorkerMirroredStrategy``): several processes or machines
   named in the ``TF_CONFIG`` environment variable (``{"cluster": {"worker": ["host:port", ...]},
   "task": {"type": "worker", "index": i}}``), worker 0 the chief. Each worker reads only its
   share of the training videos: the record list is split *before decoding*
   (:func:`shard_of`, passed to the pipeline builder as ``shard=``), and ``tf.data``'s own
   auto-sharding is turned off. Only the chief writes checkpoints, ``state.json`` and
   ``model.keras``, and evaluates the finished model on the whole test set; the other workers
-  train in step and write nothing.
+  train in step and write nothing. Keras 3's ``Model.fit`` fails under this strategy
+  (keras-team/keras#20585, reproduced with TensorFlow 2.21: its first step reduces a batch across
+  workers and cannot), so :func:`fit_across_workers` runs the epochs instead, with the model's own
+  ``train_step`` on every replica and the same callbacks.
 
 TensorFlow requires the multi-worker strategy to be created before any other TensorFlow op runs
 in the process; :func:`get_strategy` creates each strategy once per process and keeps it.
@@ -99,13 +99,7 @@ def get_strategy(name: str) -> Any:
         strategy = tf.distribute.MirroredStrategy(devices=devices)
     else:
         read_tf_config()
-        # Keras 3's Model.fit fails under MultiWorkerMirroredStrategy (TensorFlow 2.16 and later:
-        # keras-team/keras#20585, tensorflow/tensorflow#72388; reproduced here with TensorFlow 2.21:
-        # its symbolic build reduces the first batch across workers and cannot). Refused in one
-        # sentence rather than with that traceback; the sharding and chief-only writing below are ready.
-        raise SettingsError("strategy 'multiworker' cannot train yet: Keras 3's Model.fit fails under "
-                            "TensorFlow's MultiWorkerMirroredStrategy (keras-team/keras#20585); use 'mirrored' "
-                            "for the GPUs of one machine.")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
     _STRATEGIES[name] = strategy
     return strategy
 
@@ -158,6 +152,60 @@ def synchronize_batch_norm(model: Any) -> int:
             layer.synchronized = True
             changed += 1
     return changed
+
+
+def is_multi_worker(strategy: Any) -> bool:
+    """Whether ``strategy`` spans several worker processes."""
+    return worker_role(strategy).num_workers > 1
+
+
+def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, initial_epoch: int = 0,
+                       callbacks: list | None = None, verbose: int = 1) -> None:
+    """``Model.fit``'s loop for a multi-worker strategy, where Keras 3's own fails (keras-team/keras#20585).
+
+    Every step runs the compiled model's own ``train_step`` (its loss, optimizer, metrics and any
+    custom step, such as center loss's) on each replica with ``strategy.run``; Keras scales each
+    replica's loss by the number of replicas, so the summed gradients are those of the global
+    batch. Callbacks get the same calls as in ``fit`` (``on_epoch_begin`` before the epoch's
+    iterator is made, ``on_epoch_end`` with the epoch's metrics, read across workers), and
+    ``model.stop_training`` ends the run. No validation: every worker would need the same number of
+    validation steps.
+
+    Args:
+        model: a model built and compiled in ``strategy.scope()``.
+        dataset: ``(inputs, labels)`` batches of *this worker's share* with auto-sharding off (a
+            pipeline built with ``shard=``); its batch is the global batch, which ``tf.distribute``
+            splits between the replicas.
+        strategy: the multi-worker strategy.
+        epochs, initial_epoch: as in ``fit``.
+        callbacks: Keras callbacks; verbose: 0, 1 or 2 as in ``fit``.
+    """
+    import keras
+
+    tf = import_tensorflow()
+    distributed = strategy.experimental_distribute_dataset(dataset)
+
+    @tf.function
+    def step(batch):
+        strategy.run(model.train_step, args=(batch,))
+
+    callback_list = keras.callbacks.CallbackList(callbacks or [], add_history=True, add_progbar=verbose != 0,
+                                                 model=model, verbose=verbose, epochs=epochs, steps=None)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for index, batch in enumerate(distributed):  # the epoch's iterator, made after on_epoch_begin
+            callback_list.on_train_batch_begin(index)
+            step(batch)
+            callback_list.on_train_batch_end(index, None)
+        logs = {key: float(value) for key, value in model.get_metrics_result().items()}
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
 
 
 def describe_devices(strategy: Any) -> str:
