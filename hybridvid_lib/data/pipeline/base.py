@@ -6,6 +6,8 @@ Nothing here decodes or augments; see :mod:`.decoding` (numpy, before the cache)
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ import numpy as np
 from hybridvid_lib.data.records import DatasetSplit, Record
 from hybridvid_lib.data.sampling import sample_indices, window_length
 from hybridvid_lib.errors import DatasetError
+from hybridvid_lib.io_utils import atomic_write_text
 from hybridvid_lib.tf_setup import import_tensorflow
 
 tf = import_tensorflow()
@@ -206,11 +209,47 @@ def sample_in_graph(num_available, seed, *, num_frames: int, strategy: str, stri
 def cache_dataset(dataset, cache: str | Path | None, name: str):
     """``dataset.cache()`` in memory (``cache=None``) or in files ``<cache>/<name>.*``.
 
-    TensorFlow writes a file cache under a temporary name and renames it when an epoch
-    completes, so an interrupted first epoch leaves no half cache behind.
+    TensorFlow writes a file cache under a temporary name (``*.tempstate*``) and renames it when
+    an epoch completes, so an interrupted first epoch leaves no half cache that a later run reads.
+    It also leaves its ``<name>_0.lockfile``, which makes every later run fail ("a concurrent
+    caching iterator is running"); so the process that fills a cache records itself in
+    ``<name>.owner`` (host and process id), and a lock whose owner is a process of this host that
+    no longer runs is removed here, with its temporary files. A lock of a live process, or of
+    another host, is left alone: that run may still be filling the cache.
     """
     if cache is None:
         return dataset.cache()
     folder = Path(cache)
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_lock(folder, name)
+    atomic_write_text(folder / f"{name}.owner", f"{socket.gethostname()} {os.getpid()}\n")
     return dataset.cache(str(folder / name))
+
+
+def _remove_stale_lock(folder: Path, name: str) -> bool:
+    """Remove the lock and temporary files a killed process left for cache ``name``; ``True`` if there were any."""
+    locks = list(folder.glob(f"{name}_*.lockfile"))
+    if not locks:
+        return False
+    try:
+        host, pid = (folder / f"{name}.owner").read_text(encoding="utf-8").split()
+        alive = host != socket.gethostname() or _process_alive(int(pid))
+    except (OSError, ValueError):
+        alive = False  # a lock without its owner record: left by a run that died before writing anything else
+    if alive:
+        return False
+    for path in [*locks, *folder.glob(f"{name}_*.tempstate*"), *folder.glob(f"{name}.*.tempstate*")]:
+        path.unlink(missing_ok=True)
+    return True
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
