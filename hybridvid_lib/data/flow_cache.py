@@ -114,17 +114,17 @@ class FlowCache:
 
     def _compute_codes(self, record: Record) -> np.ndarray:
         frames = read_video(record.file("video"), short_side=self.size)
-        if len(frames) < 2:
-            raise VideoDecodeError(
-                f"Only {len(frames)} frame of {record.path} decodes; optical flow needs at least 2."
-            )
+        if len(frames) < 1:
+            raise VideoDecodeError(f"No frame of {record.path} decodes; optical flow needs frames.")
+        # A one-frame video is valid and has no motion: its flow is empty, (0, H, W, 2), and a
+        # pipeline gives it one still field, so a flow model keeps the video instead of dropping it.
         return quantize_flow(compute_flow(frames, self.method))
 
     def compute(self, record: Record) -> np.ndarray:
         """The uint8 flow of ``record``: loaded if cached, else computed and stored atomically.
 
         Raises:
-            VideoDecodeError: the video does not decode, or decodes to fewer than 2 frames.
+            VideoDecodeError: the video does not decode (a one-frame video gives an empty ``(0, H, W, 2)`` flow).
         """
         return self.arrays.get(record.relpath, lambda: self._compute_codes(record))
 

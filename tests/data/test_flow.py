@@ -281,12 +281,18 @@ def test_compute_flow_cache_is_resumable_and_reports_failures(tmp_path, videos, 
     assert second["videos"] == 3 and second["flow_frames"] == 7
 
 
-def test_compute_flow_cache_counts_one_frame_video_as_failed(tmp_path, make_video):
+def test_a_one_frame_video_is_kept_with_an_empty_flow_and_reads_as_one_still_field(tmp_path, make_video):
+    from hybridvid_lib.data.flow import QUANT_ZERO
+    from hybridvid_lib.data.flow_cache import FlowCache
+    from hybridvid_lib.data.pipeline.decoding import load_flow_square
+
     record = record_for(make_video(tmp_path / "A" / "still.avi", num_frames=1), "A/still.avi")
     report = compute_flow_cache([record], tmp_path / "flow", size=32, progress=False)
-    assert report["computed"] == 0
-    assert "at least 2" in report["failed"][0]["reason"]
-    assert not list((tmp_path / "flow").rglob("*.npy"))
+    assert (report["computed"], report["failed"]) == (1, [])  # valid, so not dropped
+    cache = FlowCache(tmp_path / "flow", "dis", 32)
+    assert cache.load(record).shape[0] == 0  # no frame pair, no field
+    zero = np.full((1, 32, 32, 2), QUANT_ZERO, np.uint8)
+    np.testing.assert_array_equal(load_flow_square(cache, record, 32, zero), zero)
 
 
 def test_cache_made_with_other_settings_is_refused(tmp_path, videos):
