@@ -18,8 +18,8 @@ and once for the machine, ``matmul_gflops``: the float32 rate of a large ``tf.li
 its time outside big matrix products (memory-bound layers such as pooling, batch normalisation and
 element-wise activations, small matrices, framework overhead).
 
-Every rate is the best of its repetitions (the matmul's, measured before and after the models; each
-model's fastest step): on a machine shared with other work the slower repetitions measure that work, and
+Every rate is the best of its repetitions (the matmul's, measured before each model and after the last;
+each model's fastest step): on a machine shared with other work the slower repetitions measure that work, and
 the best ones are the machine's own speed. These are figures, not tests: they still depend on the machine
 and on what else runs on it. The inputs are
 random and the labels too; only the time matters. Models that read cached feature sequences
@@ -347,14 +347,15 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
     settings = resolve_settings(profile, batch_size=batch_size)
     sequence = (feature_sequence_shape(settings)
                 if any("features" in model_info(n)["inputs"] for n in names) else None)
-    rate = matmul_gflops()
+    # The matmul is measured before every model and after the last, and the best rate kept: one measurement
+    # disturbed by other work on the machine would make every model look closer to the limit than it is.
+    rates = []
     models = {}
     for name in tqdm(names, desc="models", unit="model", disable=not progress, leave=False):
-        entry = bench_model(name, settings, num_classes=len(CLASSES), steps=steps, warmup=warmup, sequence=sequence)
-        models[name] = entry
-    # Measured again after the models and the better rate kept: a first measurement disturbed by other
-    # work on the machine would make every model look closer to the limit than it is.
-    rate = max(rate, matmul_gflops())
+        rates.append(matmul_gflops())
+        models[name] = bench_model(name, settings, num_classes=len(CLASSES), steps=steps, warmup=warmup,
+                                   sequence=sequence)
+    rate = max(*rates, matmul_gflops())
     for entry in models.values():
         gflops = entry["gflops_per_clip"]
         entry["train_fraction_of_matmul"] = 3 * gflops * entry["train_clips_per_s"] / rate

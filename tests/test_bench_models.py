@@ -6,18 +6,19 @@ import json
 
 import pytest
 
-from hybridvid_lib.bench_models import bench_models, format_bench_models, forward_flops
+from hybridvid_lib.bench_models import bench_models, feature_sequence_shape, format_bench_models, forward_flops
 from hybridvid_lib.cli import main
 from hybridvid_lib.config import resolve_settings
 from hybridvid_lib.data.synth.actions import CLASSES
 from hybridvid_lib.models import build_model
+from hybridvid_lib.models.extractors import FEATURE_FRAMES, feature_settings
 from hybridvid_lib.seeding import set_seed
 from hybridvid_lib.tf_setup import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402
 
-MODELS = ("c3d", "stgcn")  # a 3D CNN, and a graph network whose graph convolution is an einsum
+MODELS = ("c3d", "hybrid")  # a 3D CNN; a head on feature sequences with a label input (center loss), dict output
 
 
 def run_cli(argv):
@@ -105,13 +106,13 @@ def test_json_has_one_entry_per_model_with_positive_figures(bench):
 def test_params_and_flops_are_those_of_the_built_model(bench):
     settings = resolve_settings("smoke")
     for name in MODELS:
-        set_seed(0)
-        model = build_model(name, settings, len(CLASSES))
         row = bench["models"][name]
+        set_seed(0)
+        model = build_model(name, settings, len(CLASSES), **row["options"])
         assert row["params"] == model.count_params()
-        shapes = {t.name: tuple(t.shape[1:]) for t in model.inputs}
-        assert row["inputs"] == {k: list(v) for k, v in shapes.items()}
+        shapes = {key: tuple(shape) for key, shape in row["inputs"].items()}
         assert row["gflops_per_clip"] == pytest.approx(forward_flops(model, shapes) / 1e9, rel=1e-3)
+    assert bench["models"]["c3d"]["inputs"] == {"rgb": [8, 32, 32, 3]}  # the smoke profile's clips
     # a profile's clip size is what is counted: c3d at 8 frames of 32 px does 1.6e7 to 2e7 FLOPs per clip
     assert 0.016 < bench["models"]["c3d"]["gflops_per_clip"] < 0.02
 
@@ -124,6 +125,17 @@ def test_text_table_shows_one_row_per_model(bench):
         assert cells == [name, f"{row['params']:,}", f"{row['gflops_per_clip']:.3f}",
                          f"{row['train_clips_per_s']:.1f}", f"{row['infer_clips_per_s']:.1f}",
                          f"{100 * row['train_fraction_of_matmul']:.1f}%"]
+
+
+def test_a_feature_head_gets_the_sequences_of_the_profiles_i3d_streams(bench):
+    settings = resolve_settings("smoke")
+    (length, width), dims = feature_sequence_shape(settings)
+    rgb = build_model("i3d_rgb", feature_settings(settings), 2).output["features"]
+    assert FEATURE_FRAMES["smoke"] == 16 and (length, dims[0]) == tuple(rgb.shape[1:])
+    assert len(dims) == 2 and width == sum(dims)
+    row = bench["models"]["hybrid"]  # trained with its labels on the label input, as the kit trains it
+    assert row["inputs"] == {"features": [length, width], "label": []}
+    assert row["options"] == {"feature_dims": list(dims)}
 
 
 # --------------------------------------------------------------------------- mistakes
