@@ -10,6 +10,7 @@
                            (ntu: [--skeletons DIR] [--protocol xsub|xview|xset] instead of videos, splits, split)
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
     hybridvid bench pipeline [--json]
+    hybridvid bench models [--models a,b] [--profile P] [--batch-size N] [--steps N] [--json]
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
                     [--option KEY=VALUE ...] [--val [FRACTION]] --out RUN
     hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2] [--resume [DIR]]
@@ -229,6 +230,26 @@ def cmd_bench_pipeline(args: argparse.Namespace) -> int:
                             num_frames=args.frames, frame_size=args.size, progress=not args.json)
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
+
+
+def cmd_bench_models(args: argparse.Namespace) -> int:
+    from hybridvid_lib.bench_models import bench_models, format_bench_models
+
+    names = [name.strip() for name in (args.models or "").split(",") if name.strip()]
+    result = bench_models(names or None, profile=args.profile, batch_size=args.batch_size, steps=args.steps,
+                          progress=not args.json)
+    print(json.dumps(result, indent=2) if args.json else format_bench_models(result))
+    return 0
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -463,6 +484,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=64, help="clip frame size")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_pipeline)
+    p = bsub.add_parser("models", help="params, FLOPs, training and inference clips/s per model; the matmul rate")
+    p.add_argument("--models", default=None, metavar="A,B",
+                   help="comma-separated model names (default: every registered model)")
+    p.add_argument("--profile", default=None, choices=tuple(PROFILES),
+                   help="clip sizes and batch of this profile (default: $HYBRIDVID_PROFILE, else cpu)")
+    p.add_argument("--batch-size", type=_at_least_one, default=None, help="override the profile's batch size")
+    p.add_argument("--steps", type=_at_least_one, default=5,
+                   help="timed steps per model for training and for inference (after 2 warm-up steps)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_models)
     return parser
 
 
