@@ -206,9 +206,3 @@ def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, 
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
-
-
-def describe_devices(strategy: Any) -> str:
-    """``"2 replicas (/job:localhost/replica:0/task:0/device:CPU:0, ...)"``: for logs and setup cells."""
-    devices = getattr(getattr(strategy, "extended", None), "worker_devices", ()) or ()
-    return f"{strategy.num_replicas_in_sync} replica(s)" + (f" ({', '.join(devices)})" if devices else "")

@@ -28,7 +28,7 @@ from typing import Iterator
 
 from hybridvid_lib.config import Settings
 from hybridvid_lib.errors import SettingsError
-from hybridvid_lib.tf_setup import gpu_devices, import_tensorflow
+from hybridvid_lib.tf_setup import gpu_devices
 
 # The gpu profile's batch of 32 clips of 32 x 112 x 112 fits a 16 GiB GPU for the course's models;
 # auto_batch scales it with the memory of the GPU found.
@@ -133,11 +133,3 @@ def device_batch_size(settings: Settings, memory_gib: float | None = None) -> in
     while batch > max(scaled, 1):
         batch //= 2
     return max(batch, 1)
-
-
-def describe(settings: Settings) -> str:
-    """One line for a notebook's setup cell: policy, XLA, strategy and batch on this machine."""
-    tf = import_tensorflow()
-    device = f"{len(gpu_devices())} GPU(s)" if gpu_devices() else f"{len(tf.config.list_logical_devices('CPU'))} CPU device(s)"
-    return (f"precision {resolve_precision(settings.precision)}, XLA {settings.jit_compile}, strategy "
-            f"{settings.strategy}, batch {device_batch_size(settings)} on {device}")
