@@ -99,7 +99,9 @@ def train_and_evaluate(
             entry records the file's fingerprint as ``init_from``.
         model: a model built by hand (a notebook that shows how); ``name`` must then be a registered
             model with the same inputs, and the result is reported under ``name``. ``None``: built
-            from the registry with ``options``.
+            from the registry with ``options``. Under a strategy (``settings.strategy``) a model built
+            outside its scope trains as a copy made inside it
+            (:func:`~hybridvid_lib.scale.distribution.model_in_scope`); the result holds that copy.
         **extras: more fields for the result entry.
 
     Returns:
@@ -117,7 +119,8 @@ def train_and_evaluate(
 
     import contextlib
 
-    from hybridvid_lib.scale.distribution import get_strategy, synchronize_batch_norm, worker_role
+    from hybridvid_lib.scale.distribution import (get_strategy, model_in_scope, synchronize_batch_norm,
+                                                  worker_role)
     from hybridvid_lib.scale.precision import device_batch_size, precision_policy
 
     inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
@@ -130,17 +133,13 @@ def train_and_evaluate(
         settings = settings.replace(batch_size=batch)
     strategy = get_strategy(settings.strategy) if settings.strategy != "default" else None
     role = worker_role(strategy)
-    if role.num_workers > 1 and ds.val:
-        from hybridvid_lib.errors import SettingsError
-
-        raise SettingsError("A multi-worker run evaluates no validation split while it trains (every worker "
-                            "would need the same number of validation steps); train without --val / a "
-                            "validation split, or with strategy 'mirrored' on one machine.")
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     set_seed(seed)
     with precision_policy(settings), scope:
         if model is None:
             model = build_model(name, settings, ds.num_classes, **options)
+        elif strategy is not None:
+            model = model_in_scope(model, strategy)  # built by hand outside the scope: its copy inside
         if strategy is not None and strategy.num_replicas_in_sync > 1:
             synchronize_batch_norm(model)  # global batch statistics: the arithmetic of one device
         if init_from is not None:
@@ -160,8 +159,8 @@ def train_and_evaluate(
     if shard is not None and verbose:
         print(f"worker {role.index} of {role.num_workers}: {pipelines['train'].num_videos} training videos, its "
               "share (decoded by this worker only)", flush=True)
-    if ds.val:
-        pipelines["val"] = build_pipeline(ds, "val", training=False, **common)
+    if ds.val:  # in a multi-worker run each worker evaluates its own share (fit_across_workers sums them)
+        pipelines["val"] = build_pipeline(ds, "val", training=False, shard=shard, **common)
     pipelines["test"] = build_pipeline(ds, "test", training=False, clips_per_video=clips_per_video, **common)
 
     run_dir = Path(run_dir)

@@ -462,11 +462,8 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         every_callback = [*clocks, checkpoint, keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
         if strategy is not None and is_multi_worker(strategy):
-            if val_ds is not None:
-                raise TrainingStateError("A multi-worker run trains without a validation split (every worker "
-                                         "would need the same number of validation steps); leave it out.")
             fit_across_workers(model, train_ds, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
-                               callbacks=every_callback, verbose=verbose)
+                               callbacks=every_callback, verbose=verbose, validation_data=val_ds)
         else:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                       callbacks=every_callback, verbose=verbose,

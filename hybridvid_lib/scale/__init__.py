@@ -13,7 +13,7 @@ last on; every profile takes them as overrides, e.g. ``resolve_settings("cpu", s
                  CPU), ``on``, ``off``
 ``strategy``     ``default`` (one device), ``mirrored`` (every local GPU, or every logical CPU
                  device when there is no GPU: ``HYBRIDVID_CPU_DEVICES=2`` splits the CPU in
-                 two), ``multiworker`` (machines named in ``TF_CONFIG``; refused for now, see
+                 two), ``multiworker`` (processes or machines named in ``TF_CONFIG``, see
                  :mod:`.distribution`)
 ``auto_batch``   scale ``batch_size`` with the GPU's memory (:func:`.precision.device_batch_size`)
 ===============  ============================================================================

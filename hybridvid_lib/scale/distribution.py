@@ -116,22 +116,28 @@ def worker_role(strategy: Any = None) -> WorkerRole:
     return WorkerRole(num_workers=len(workers), index=int(resolver.task_id or 0))
 
 
-def shard_of(items: list, role: WorkerRole) -> list:
+def shard_of(items: list, role: WorkerRole, *, pad: bool = True) -> list:
     """This worker's share of ``items``: every ``num_workers``-th item from ``index``, padded to equal length.
 
-    All workers must take the same number of steps in an epoch, or the collective gradient sum
-    waits for ever; a shorter share is padded by repeating its first items (at most one item per
-    worker is seen twice an epoch). Nothing is dropped.
+    In training all workers must take the same number of steps in an epoch, or the collective
+    gradient sum waits for ever; a shorter share is padded by repeating its first items (at most one
+    item per worker is seen twice an epoch). Nothing is dropped. An evaluation share (``pad=False``)
+    is not padded: each worker evaluates its own videos, once each, with no collective per step
+    (:func:`fit_across_workers` sums the figures once).
 
-    Example: 5 items on 2 workers -> worker 0 gets items 0, 2, 4; worker 1 gets 1, 3, 1.
+    Example: 5 items on 2 workers -> worker 0 gets items 0, 2, 4; worker 1 gets 1, 3, 1 (``pad=False``: 1, 3).
+
+    Raises:
+        SettingsError: fewer items than workers, so that some worker would get none.
     """
     if role.num_workers == 1:
         return list(items)
     share = list(items[role.index::role.num_workers])
     longest = -(-len(items) // role.num_workers)
     if not share:
-        raise SettingsError(f"{len(items)} training videos cannot be shared by {role.num_workers} workers.")
-    return share + share[: longest - len(share)]
+        raise SettingsError(f"{len(items)} videos cannot be shared by {role.num_workers} workers: each worker "
+                            "needs at least one; use fewer workers or more videos.")
+    return share + share[: longest - len(share)] if pad else share
 
 
 def synchronize_batch_norm(model: Any) -> int:
@@ -154,13 +160,74 @@ def synchronize_batch_norm(model: Any) -> int:
     return changed
 
 
+def strategy_scope(settings: Any) -> Any:
+    """The scope to build and compile a model in for ``settings.strategy``; a no-op for ``default``.
+
+    For a model a notebook builds and fits itself (``model.fit``), e.g.::
+
+        with strategy_scope(settings):
+            model = build_something(...)
+            model.compile(...)
+        model.fit(...)                  # on every replica: Keras keeps the strategy it was built under
+    """
+    import contextlib
+
+    name = getattr(settings, "strategy", settings)
+    return contextlib.nullcontext() if name == "default" else get_strategy(name).scope()
+
+
+def strategy_name(strategy: Any) -> str:
+    """The setting name of a strategy made by :func:`get_strategy` (else its class name)."""
+    for name, made in _STRATEGIES.items():
+        if made is strategy:
+            return name
+    return type(strategy).__name__
+
+
+def created_in_scope(model: Any, strategy: Any) -> bool:
+    """Whether every variable of ``model`` was created under ``strategy`` (so Keras can train it there)."""
+    extended = strategy.extended
+    return all(extended.variable_created_in_scope(getattr(v, "value", v)) for v in model.weights)
+
+
+def model_in_scope(model: Any, strategy: Any) -> Any:
+    """``model`` with its variables created in ``strategy.scope()``: itself if they are, else a copy.
+
+    A model built outside the scope (a notebook's CNN + LSTM assembled by hand, chapter 06's inflated
+    I3D) cannot train under a strategy: Keras refuses variables the strategy did not create. The copy
+    is made through a ``.keras`` file in a temporary folder, read back in safe mode inside the scope:
+    the same layers, configuration and weights (non-trainable state such as batch statistics and
+    center-loss centers included), each variable now mirrored on every replica. Call it inside the
+    scope. A model that computes in a mixed policy keeps it (each layer's policy is in its configuration).
+
+    Raises:
+        SettingsError: ``model`` is compiled already (its compiled state would not come with the copy).
+    """
+    import tempfile
+    from pathlib import Path
+
+    if strategy is None or created_in_scope(model, strategy):
+        return model
+    if getattr(model, "compiled", False):
+        raise SettingsError(f"The model {model.name} was built and compiled outside the {strategy_name(strategy)} "
+                            "strategy's scope, so it cannot train there; build and compile it inside "
+                            "`with strategy_scope(settings):`, or leave it uncompiled for the kit to copy.")
+    from hybridvid_lib.models.trained import load_keras_file
+
+    with tempfile.TemporaryDirectory(prefix="hybridvid-scope-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        with strategy.scope():
+            return load_keras_file(path, what="model built outside the strategy")
+
+
 def is_multi_worker(strategy: Any) -> bool:
     """Whether ``strategy`` spans several worker processes."""
     return worker_role(strategy).num_workers > 1
 
 
 def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, initial_epoch: int = 0,
-                       callbacks: list | None = None, verbose: int = 1) -> None:
+                       callbacks: list | None = None, verbose: int = 1, validation_data: Any = None) -> None:
     """``Model.fit``'s loop for a multi-worker strategy, where Keras 3's own fails (keras-team/keras#20585).
 
     Every step runs the compiled model's own ``train_step`` (its loss, optimizer, metrics and any
@@ -168,8 +235,13 @@ def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, 
     replica's loss by the number of replicas, so the summed gradients are those of the global
     batch. Callbacks get the same calls as in ``fit`` (``on_epoch_begin`` before the epoch's
     iterator is made, ``on_epoch_end`` with the epoch's metrics, read across workers), and
-    ``model.stop_training`` ends the run. No validation: every worker would need the same number of
-    validation steps.
+    ``model.stop_training`` ends the run.
+
+    Validation (``validation_data``): after every epoch each worker evaluates its own share of the
+    validation videos (a pipeline built with ``shard=`` and ``training=False``: not padded, so every
+    video counts once) with no collective per step, so the shares may differ in length; one sum
+    across workers then gives every worker the same ``val_loss`` (the compiled loss, mean over
+    videos) and ``val_accuracy``, which callbacks see in the epoch's logs as under ``fit``.
 
     Args:
         model: a model built and compiled in ``strategy.scope()``.
@@ -179,6 +251,7 @@ def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, 
         strategy: the multi-worker strategy.
         epochs, initial_epoch: as in ``fit``.
         callbacks: Keras callbacks; verbose: 0, 1 or 2 as in ``fit``.
+        validation_data: ``(inputs, labels)`` batches of this worker's share of the validation videos.
     """
     import keras
 
@@ -202,7 +275,42 @@ def fit_across_workers(model: Any, dataset: Any, *, strategy: Any, epochs: int, 
             step(batch)
             callback_list.on_train_batch_end(index, None)
         logs = {key: float(value) for key, value in model.get_metrics_result().items()}
+        if validation_data is not None:
+            logs.update(_validation_logs(model, validation_data, strategy))
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
+
+
+def _validation_logs(model: Any, dataset: Any, strategy: Any) -> dict[str, float]:
+    """``val_loss`` and ``val_accuracy`` over every worker's share of the validation videos.
+
+    Each worker sums, over its own batches, the compiled loss times the batch size, the videos
+    predicted right and the videos seen (a forward pass on this worker alone: no collective, so
+    shares of different lengths are fine); one all-reduce then adds the three sums of all workers.
+    """
+    import numpy as np
+
+    tf = import_tensorflow()
+    sums = np.zeros(3, np.float64)  # loss * videos, right, videos
+    for features, labels in dataset:
+        predicted = model(features, training=False)
+        loss = model.compute_loss(x=features, y=labels, y_pred=predicted, training=False)
+        probs = predicted["probs"] if isinstance(predicted, dict) else predicted
+        labels = np.asarray(labels).reshape(-1)
+        sums += (float(loss) * len(labels), float(np.sum(np.argmax(np.asarray(probs), -1) == labels)), len(labels))
+    total = _sum_over_workers(sums.astype(np.float32), strategy, tf)
+    return {"val_loss": float(total[0] / total[2]), "val_accuracy": float(total[1] / total[2])}
+
+
+def _sum_over_workers(values: Any, strategy: Any, tf: Any) -> Any:
+    """``values`` (one float32 vector per worker) summed over the workers, with one collective all-reduce."""
+    import numpy as np
+
+    # Every local replica of a worker contributes the worker's vector, so the all-reduce counts it once per
+    # local replica: divide by their number.
+    local = strategy.num_replicas_in_sync // worker_role(strategy).num_workers
+    vector = tf.constant(values)
+    summed = strategy.run(lambda v: tf.distribute.get_replica_context().all_reduce("SUM", v), args=(vector,))
+    return np.asarray(strategy.experimental_local_results(summed)[0], np.float64) / max(1, local)

@@ -196,8 +196,9 @@ def build_pipeline(
             section 3.1, "mean flow subtraction": a cheap camera-motion compensation, since a pan or shake
             moves every pixel alike); off by default, as the released I3D feeds flow as it is.
         shard: ``(num_workers, index)`` in a multi-worker run: this worker reads only its share of the
-            records (:func:`~hybridvid_lib.scale.distribution.shard_of`), chosen before anything is
-            decoded, and ``tf.data``'s own auto-sharding is turned off.
+            records (:func:`~hybridvid_lib.scale.distribution.shard_of`; padded to equal length in
+            training, each record once at evaluation), chosen before anything is decoded, and
+            ``tf.data``'s own auto-sharding is turned off.
 
     Returns:
         A :class:`Pipeline`; ``element_spec_doc`` gives the shapes, ``records[index]`` the sample.
@@ -229,7 +230,7 @@ def build_pipeline(
     if shard is not None:
         from hybridvid_lib.scale.distribution import WorkerRole, shard_of
 
-        records = shard_of(records, WorkerRole(*shard))
+        records = shard_of(records, WorkerRole(*shard), pad=training)
     dataset = _loaded_dataset(records, sources, FailureLog(skipped))
     dataset = cache_dataset(dataset, cache, f"{'-'.join(inputs)}-{subset}-{_fingerprint(subset, records, sources)}")
 
