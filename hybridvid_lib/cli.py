@@ -14,6 +14,7 @@
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
                     [--option KEY=VALUE ...] [--val [FRACTION]] --out RUN
     hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2] [--resume [DIR]]
+                         [--jobs N|auto]
     hybridvid course render [--only 00,01] [--profile cpu] [--seed 0] [--from RUN_DIR]
     hybridvid exercises sync|check
 
@@ -429,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const=True, default=None, type=Path, metavar="DIR",
                    help="continue a stopped course run in DIR (default runs/latest): keep its ok and skipped "
                         "runs, execute the missing and failed ones")
+    p.add_argument("--jobs", default="auto", metavar="N",
+                   help="runs at once, each in its own process with its share of the cores (default auto: 1 in "
+                        "the gpu profile, else half the cores, 2 on 2 cores); a run waits for those it reads")
     p.set_defaults(func=cmd_course_run)
 
     ex = sub.add_parser("exercises", help="generate student notebooks from the solutions, or check they match")

@@ -30,7 +30,7 @@ def course_run_command(args: argparse.Namespace) -> int:
     ``args``: ``profile`` (str or None), ``only`` ("00,01" or None), ``out`` (Path or None),
     ``parameter`` (list of ``[KEY, VALUE]`` strings, converted like ``papermill -p``),
     ``seeds`` ("0,1,2" or None), ``resume`` (None; True for a bare ``--resume``; or the folder
-    to continue). Progress goes to stderr; the summary to stdout.
+    to continue), ``jobs`` (``"auto"`` or a count). Progress goes to stderr; the summary to stdout.
     """
     resume = getattr(args, "resume", None)
     result = run_course(
@@ -41,6 +41,7 @@ def course_run_command(args: argparse.Namespace) -> int:
         parameters=user_parameters(args.parameter),
         seeds=parse_seeds(args.seeds),
         resume=resume is not None,
+        jobs=getattr(args, "jobs", 1),
     )
     runs = result.runs
     print(f"{count_line(runs, len(runs))} (profile {result.results['profile']})")

@@ -213,10 +213,13 @@ def write_report(results: Mapping[str, Any], out_dir: Path) -> Path:
     if results.get("parameters"):
         shown = ", ".join(f"{k}={v!r}" for k, v in results["parameters"].items())
         lines.append(f"| parameters | {_cell(shown)} |")
+    if results.get("jobs", 1) > 1:
+        lines.append(f"| jobs | {results['jobs']} runs at once |")
     interrupted = results.get("interrupted")
-    if interrupted:
-        lines += ["", f"**Interrupted** during `{interrupted['notebook']}` seed {interrupted['seed']}; "
-                      "only the runs listed below finished."]
+    if interrupted:  # one run, or a list of the runs going on at once (--jobs)
+        during = ", ".join(f"`{run['notebook']}` seed {run['seed']}"
+                           for run in (interrupted if isinstance(interrupted, list) else [interrupted]))
+        lines += ["", f"**Interrupted** during {during or 'the course'}; only the runs listed below finished."]
 
     lines += ["", "## Leaderboard", ""]
     plot_path = out_dir / PLOT_NAME

@@ -379,6 +379,17 @@ def execute_run(
     }
 
 
+def failed_entry(notebook: Path, seed: int, run_kwargs: Mapping[str, Any], message: str) -> dict[str, Any]:
+    """The ``results.json`` entry of a run whose process ended without one (killed, out of memory)."""
+    run_dir, out_dir = Path(run_kwargs["run_dir"]), Path(run_kwargs["out_dir"])
+    return {
+        "notebook": notebook.stem, "seed": int(seed), "status": STATUS_FAILED, "reason": None, "duration_s": 0.0,
+        "metrics": None, "error": _error(None, "RunProcessDied", message),
+        "executed_notebook": (run_dir / notebook.name).relative_to(out_dir).as_posix(),
+        "kernel_log": (run_dir / KERNEL_LOG).relative_to(out_dir).as_posix(),
+    }
+
+
 def describe_error(error: Mapping[str, Any] | None) -> str:
     """``"cell 2: ValueError: boom"`` (or without the cell when it is not known)."""
     if not error:
@@ -532,12 +543,14 @@ def execute_plan(
     kernel_name: str,
     timeout: int | None,
     say: Callable[[str], None],
+    jobs: int = 1,
 ) -> list[RunKey]:
     """Execute ``plan.pending``, rewriting ``results.json`` after every run; return the pairs executed.
 
     ``results.json`` is replaced atomically after each run, so a kill at any moment leaves every run
     finished so far on disk for ``--resume``. A run executed again replaces its earlier (failed) entry;
     the runs stay in course order. On Ctrl-C the report is written and ``KeyboardInterrupt`` re-raised.
+    ``jobs`` > 1 runs that many at once, each in its own process (:mod:`hybridvid_lib.course.parallel`).
     """
     results, out_dir = plan.results, plan.out_dir
     order = [(nb.stem, seed) for nb, seed in plan.pairs]
@@ -546,6 +559,10 @@ def execute_plan(
     write_results(results, out_dir)
     pending = plan.pending
     executed: list[RunKey] = []
+    results["jobs"] = jobs
+    if jobs > 1 and len(pending) > 1:
+        return _execute_parallel(plan, pending, entries, order, parameters=parameters, kernel_name=kernel_name,
+                                 timeout=timeout, say=say, jobs=jobs)
     for number, (notebook, seed) in enumerate(pending, start=1):
         tag = f"[{number}/{len(pending)}] {notebook.stem} seed {seed}"
         say(f"{tag} ...")
@@ -569,6 +586,52 @@ def execute_plan(
     return executed
 
 
+def _execute_parallel(plan: CoursePlan, pending: list[tuple[Path, int]], entries: dict[RunKey, dict[str, Any]],
+                      order: list[RunKey], *, parameters: Mapping[str, Any], kernel_name: str,
+                      timeout: int | None, say: Callable[[str], None], jobs: int) -> list[RunKey]:
+    """:func:`execute_plan` with ``jobs`` runs at once; the same records, lines and interruption."""
+    from hybridvid_lib.course.parallel import execute_parallel, threads_per_job
+
+    results, out_dir = plan.results, plan.out_dir
+    executed: list[RunKey] = []
+    numbers = {(nb.stem, int(seed)): n for n, (nb, seed) in enumerate(pending, start=1)}
+    running: set[RunKey] = set()
+
+    def tag(key: RunKey) -> str:
+        return f"[{numbers[key]}/{len(pending)}] {key[0]} seed {key[1]}"
+
+    def run_kwargs(notebook: Path, seed: int) -> dict[str, Any]:
+        return dict(notebook=notebook, seed=seed, run_dir=out_dir / notebook.stem / f"seed{seed}", out_dir=out_dir,
+                    profile=results["profile"], parameters=dict(parameters), kernel_name=kernel_name,
+                    timeout=timeout)
+
+    def on_start(key: RunKey) -> None:
+        running.add(key)
+        say(f"{tag(key)} ...")
+
+    def on_finish(key: RunKey, entry: dict[str, Any]) -> None:
+        running.discard(key)
+        entries[key] = entry
+        results["runs"] = [entries[k] for k in order if k in entries]
+        write_results(results, out_dir)
+        executed.append(key)
+        say(_finished_line(tag(key), entry))
+
+    say(f"course: up to {jobs} runs at once, {threads_per_job(jobs)} TensorFlow thread(s) each")
+    try:
+        execute_parallel(pending, all_pairs=order, done=set(plan.done), first_seed=int(results["seeds"][0]),
+                         jobs=jobs, run_kwargs=run_kwargs, on_start=on_start, on_finish=on_finish)
+    except KeyboardInterrupt:
+        results["finished"] = now_iso()
+        results["interrupted"] = [{"notebook": nb, "seed": int(seed)} for nb, seed in sorted(running)]
+        write_results(results, out_dir)
+        write_report(results, out_dir)
+        say(f"interrupted; results.json and report.md keep the runs finished so far; "
+            f"`hybridvid course run --resume {out_dir}` continues")
+        raise
+    return executed
+
+
 def run_course(
     notebooks_dir: Path | None = None,
     *,
@@ -583,6 +646,7 @@ def run_course(
     detect_gpu: bool = True,
     progress: Callable[[str], None] | None = None,
     resume: bool = False,
+    jobs: int | str | None = 1,
 ) -> CourseResult:
     """Run every chosen notebook once per seed with papermill; write ``results.json`` and ``report.md``.
 
@@ -604,6 +668,10 @@ def run_course(
         resume: continue the course run recorded in ``out``: keep its ok and skipped runs, execute
             the missing and failed ones. ``profile``, ``only``, ``seeds`` and ``parameters`` may be
             left out (the recorded ones are used); given, they must equal the recorded ones.
+        jobs: runs executed at once, each in its own process with ``cpu_count // jobs`` TensorFlow
+            threads; a run starts once the runs it reads have finished
+            (:mod:`hybridvid_lib.course.parallel`). 1: one after the other, in this process.
+            ``"auto"`` (or ``None``): 1 in the ``gpu`` profile, else half the cores (2 on 2 cores).
 
     Returns:
         A :class:`CourseResult`; ``exit_code`` is 1 when any run failed (skipped runs do not count).
@@ -613,7 +681,11 @@ def run_course(
             nothing to resume (before anything runs). ``KeyboardInterrupt`` is re-raised after
             ``results.json`` and ``report.md`` record what finished.
     """
+    from hybridvid_lib.course.parallel import parse_jobs
+
     say = progress or _stderr_line
+    if jobs not in (None, "auto"):
+        jobs = parse_jobs(jobs)  # a mistyped count fails here, before anything runs
     runs_root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     common = dict(profile=profile, only=only, out=out, parameters=parameters, seeds=seeds,
                   kernel_name=kernel_name, runs_root=runs_root, say=say)
@@ -622,8 +694,10 @@ def run_course(
     else:
         plan = new_plan(notebooks_dir, detect_gpu=detect_gpu, **common)
     latest = point_latest(runs_root, plan.out_dir)
+    if jobs in (None, "auto"):
+        jobs = parse_jobs(None, gpu=plan.results["profile"] == "gpu")
     executed = execute_plan(plan, parameters=plan.results["parameters"], kernel_name=kernel_name,
-                            timeout=timeout, say=say)
+                            timeout=timeout, say=say, jobs=jobs)
 
     results = plan.results
     results["finished"] = now_iso()
