@@ -81,9 +81,14 @@ def run_dependencies(pairs: Sequence[RunKey], first_seed: int) -> dict[RunKey, s
 
 
 def ready_runs(pending: Sequence[RunKey], finished: set[RunKey], running: set[RunKey],
-               needs: Mapping[RunKey, set[RunKey]]) -> list[RunKey]:
-    """The pending runs, in course order, whose every dependency has finished and that are not running."""
-    return [key for key in pending if key not in running and needs.get(key, set()) <= finished]
+               needs: Mapping[RunKey, set[RunKey]], first_seed: int | None = None) -> list[RunKey]:
+    """The pending runs whose every dependency has finished and that are not running, the first seed's first.
+
+    The first seed's runs come first (then course order): every later notebook waits for them, so
+    they are the course's critical path (chapter 08's first seed trains the rows of every seed).
+    """
+    ready = [key for key in pending if key not in running and needs.get(key, set()) <= finished]
+    return sorted(ready, key=lambda key: key[1] != first_seed)  # stable: course order within each group
 
 
 def _child(queue: Any, key: RunKey, threads: int, kwargs: dict[str, Any]) -> None:
@@ -131,7 +136,7 @@ def execute_parallel(
     threads = threads_per_job(jobs)
     try:
         while waiting or running:
-            for key in ready_runs(waiting, finished, set(running), needs):
+            for key in ready_runs(waiting, finished, set(running), needs, first_seed):
                 if len(running) >= jobs:
                     break
                 process = context.Process(target=_child, args=(queue, key, threads, run_kwargs(paths[key], key[1])),

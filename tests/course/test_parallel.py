@@ -45,6 +45,9 @@ def test_a_run_waits_for_earlier_notebooks_of_its_seed_and_of_the_first_seed_and
     assert ready_runs(pairs, set(), set(), needs) == [("00_a", 0)]
     assert ready_runs(pairs[1:], {("00_a", 0)}, set(), needs) == [("00_a", 1), ("00_a", 2), ("01_b", 0)]
     assert ready_runs(pairs[1:], {("00_a", 0)}, {("00_a", 1)}, needs) == [("00_a", 2), ("01_b", 0)]
+    # The first seed's runs go first: the next notebooks wait for them.
+    assert ready_runs(pairs[1:], {("00_a", 0)}, set(), needs, first_seed=0) == [("01_b", 0), ("00_a", 1),
+                                                                                ("00_a", 2)]
 
 
 def test_two_jobs_run_at_once_each_on_its_share_of_the_cores_and_never_before_what_they_read(tmp_path,
