@@ -11,21 +11,28 @@ as between two machines.
 
 Which runs may overlap (:func:`run_dependencies`): notebooks read what earlier ones wrote (chapter
 03 evaluates chapter 01's models, 07 and 08 read chapter 06's streams, all of the first seed or of
-their own), and a notebook's first seed may do work every seed shares (chapter 08 trains every
-seed's rows; a preset's dataset is built by the first run that needs it). So a run starts only when
+their own), and a notebook's first seed may do work every seed shares (its flow cache, computed on
+first use). So a run starts only when
 
 - every earlier notebook has finished for its seed and for the first seed, and
-- for a later seed, the same notebook has finished for the first seed.
+- for a later seed, the same notebook has finished for the first seed, unless the notebook says
+  its seeds share their work by locks (metadata ``"hybridvid": {"seeds_share_work": true}``;
+  :func:`seeds_share_work`): chapter 08, whose runs train the rows of every seed into one folder,
+  each run claiming a row by its lock (:mod:`hybridvid_lib.shared_work`), so its seeds split the
+  work instead of the first seed doing it all while the others wait.
+
+A dataset build is safe either way: a second process building the same folder waits for the first.
 
 With one job the course runs in course order, as before, in this process.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from hybridvid_lib.course.catalog import CourseError
 
@@ -60,10 +67,21 @@ def threads_per_job(jobs: int, cpu_count: int | None = None) -> int:
     return max(1, (cpu_count or os.cpu_count() or 1) // max(1, jobs))
 
 
-def run_dependencies(pairs: Sequence[RunKey], first_seed: int) -> dict[RunKey, set[RunKey]]:
+def seeds_share_work(notebook: str | Path) -> bool:
+    """Whether ``notebook``'s runs for several seeds may run at once: its metadata says it shares work by locks."""
+    try:
+        metadata = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    return (metadata.get("hybridvid") or {}).get("seeds_share_work") is True
+
+
+def run_dependencies(pairs: Sequence[RunKey], first_seed: int,
+                     together: Collection[str] = ()) -> dict[RunKey, set[RunKey]]:
     """For each ``(notebook, seed)`` of ``pairs`` (course order), the runs that must finish before it starts.
 
-    See the module docstring for the rule. Only runs in ``pairs`` are named.
+    See the module docstring for the rule; ``together`` names the notebooks whose seeds share their
+    work by locks (:func:`seeds_share_work`). Only runs in ``pairs`` are named.
     """
     notebooks: list[str] = []
     for notebook, _ in pairs:
@@ -74,7 +92,7 @@ def run_dependencies(pairs: Sequence[RunKey], first_seed: int) -> dict[RunKey, s
     needs: dict[RunKey, set[RunKey]] = {}
     for notebook, seed in pairs:
         before = {(other, s) for other in notebooks[:position[notebook]] for s in {seed, first_seed}}
-        if seed != first_seed:
+        if seed != first_seed and notebook not in together:
             before.add((notebook, first_seed))
         needs[(notebook, seed)] = before & keys
     return needs
@@ -85,7 +103,7 @@ def ready_runs(pending: Sequence[RunKey], finished: set[RunKey], running: set[Ru
     """The pending runs whose every dependency has finished and that are not running, the first seed's first.
 
     The first seed's runs come first (then course order): every later notebook waits for them, so
-    they are the course's critical path (chapter 08's first seed trains the rows of every seed).
+    they are the course's critical path (chapter 08's first seed trains the streams every seed reads).
     """
     ready = [key for key in pending if key not in running and needs.get(key, set()) <= finished]
     return sorted(ready, key=lambda key: key[1] != first_seed)  # stable: course order within each group
@@ -128,8 +146,9 @@ def execute_parallel(
 
     context = multiprocessing.get_context("spawn")  # no TensorFlow or kernel state copied from this process
     queue = context.Queue()
-    needs = run_dependencies(all_pairs, first_seed)
     paths = {(nb.stem, int(seed)): nb for nb, seed in pending}
+    together = {stem for (stem, _), path in paths.items() if seeds_share_work(path)}
+    needs = run_dependencies(all_pairs, first_seed, together)
     waiting = [(nb.stem, int(seed)) for nb, seed in pending]
     finished = set(done)
     running: dict[RunKey, Any] = {}

@@ -39,6 +39,7 @@ from hybridvid_lib.errors import DatasetError
 from hybridvid_lib.io_utils import (
     PARTIAL_SUFFIX, atomic_save_npy, atomic_write_json, atomic_write_text, remove_partials,
 )
+from hybridvid_lib.shared_work import exclusive
 
 VERSION = 2  # bump when a change to the generator changes the files of a given seed
 # Version 2 added the second actor to the skeleton files of presets that have one; the files of the
@@ -274,6 +275,15 @@ def generate_stickactions(out: str | Path, preset: str = "default", seed: int = 
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1 (or None for automatic); got {workers!r}.")
     out = Path(out).expanduser()
+    # One build of a folder at a time: two processes building it at once (course runs of several seeds)
+    # would delete each other's partial files; the second waits, then finds the build complete.
+    with exclusive(out):
+        return _build(out, p, seed, force=force, progress=progress, workers=workers, start=start)
+
+
+def _build(out: Path, p: StickPreset, seed: int, *, force: bool, progress: bool, workers: int | None,
+           start: float) -> dict[str, Any]:
+    """:func:`generate_stickactions` once its arguments are checked, holding the folder's lock."""
     meta = _existing_build(out, p, seed, force)
     _remove_leftovers(out)
 
