@@ -641,6 +641,10 @@ def train_command(args: argparse.Namespace) -> int:
         print(f"recipe {recipe.name}: {recipe.description}"
               + ("" if args.model in recipe.models else
                  f" (published for {', '.join(recipe.models)}, not {args.model})"), flush=True)
+    if "features" in info["inputs"] and args.batch_size is None:
+        from hybridvid_lib.models.sequence_heads import with_head_batch
+
+        settings = with_head_batch(settings)  # the paper's batch of 32 for the heads, as in chapters 07 and 08
     run_dir = Path(args.out)
     shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
     where = (f"protocol {getattr(args, 'protocol', None) or 'xsub'}" if args.format == "ntu"

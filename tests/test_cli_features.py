@@ -124,6 +124,7 @@ def test_a_head_trains_from_the_command_line_on_the_extracted_features(stickacti
     assert main([*train, "--features", str(tmp_path / "nothing")]) == 2
     assert "hybridvid features extract --model i3d_rgb" in capsys.readouterr().err
     assert main([*train, "--features", str(tmp_path / "features"), "--option", "units=8"]) == 0
+    assert "batch 32" in capsys.readouterr().out  # the paper's batch for the heads, not the smoke profile's 4
     result = json.loads((tmp_path / "run" / "metrics.json").read_text())["results"][0]
     steps = np.load(next((tmp_path / "features" / "i3d_rgb").rglob("*.features.npy"))).shape[0]
     assert steps == output_steps(16)  # the profile's feature clip (16 frames in smoke), not its training clip
