@@ -1,5 +1,8 @@
 """The profile table: every size, epoch count and batch of the course comes from here.
 
+(One exception: the heads on cached I3D features take the paper's batch of 32 in every profile,
+:func:`hybridvid_lib.models.sequence_heads.with_head_batch`.)
+
 Three profiles, one purpose each:
 
 ========  =====================================================================
