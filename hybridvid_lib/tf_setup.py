@@ -2,8 +2,9 @@
 
 TensorFlow prints oneDNN, CUDA and CPU-feature notices from C++ straight to file
 descriptor 2 while it is imported. ``TF_CPP_MIN_LOG_LEVEL`` does not silence all of
-them, and ``TF_ENABLE_ONEDNN_OPTS=0`` does but makes Conv3D training about 8x slower on
-CPU, so we never set it. Instead file descriptor 2 points at ``/dev/null`` during the
+them, and ``TF_ENABLE_ONEDNN_OPTS=0`` does but makes Conv3D training 4-8x slower on
+CPU, so the package sets it to 1 instead (``hybridvid_lib/__init__.py``, before any import of
+TensorFlow; :func:`onednn_enabled` says whether it took effect). Instead file descriptor 2 points at ``/dev/null`` during the
 import only and is restored right after: later errors still reach the user.
 """
 
@@ -51,6 +52,16 @@ def import_tensorflow() -> ModuleType:
     _split_cpu(tf, cpus)
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (``None``: this build cannot say)."""
+    import_tensorflow()
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # noqa: PLC0415 - TensorFlow's own switch
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 CPU_DEVICES_ENV = "HYBRIDVID_CPU_DEVICES"
