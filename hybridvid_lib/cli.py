@@ -34,6 +34,7 @@ from typing import Callable, Sequence
 from hybridvid_lib.config import PROFILES
 from hybridvid_lib.data.flow_methods import FLOW_METHODS
 from hybridvid_lib.errors import HybridVidError
+from hybridvid_lib.schedules import LR_SCHEDULES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -414,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number format (default: the profile's; gpu: auto = mixed_float16 on a GPU)")
     p.add_argument("--xla", choices=("auto", "on", "off"), default=None,
                    help="XLA compilation of the training step (default auto: on with a GPU, off on a CPU)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="learning rate over the epochs (default: the profile's, cosine: from the profile's rate "
+                        "down to 0 after the last epoch)")
     p.add_argument("--out", type=Path, help="run folder: checkpoints, history, metrics.json")
     p.set_defaults(func=cmd_train)
 

@@ -66,6 +66,10 @@ class Settings:
     num_epochs: int
     learning_rate: float
     seeds: tuple[int, ...] = field(default=(0,))
+    # Learning rate over the epochs, one of schedules.LR_SCHEDULES: "constant" in every profile (the course's
+    # committed figures were made so), "cosine" by override (resolve_settings(..., lr_schedule="cosine"),
+    # `hybridvid train --lr-schedule cosine`).
+    lr_schedule: str = "constant"
     # --- scale (see hybridvid_lib.scale) ---
     precision: str = "float32"  # float32, mixed_float16, mixed_bfloat16, or auto (by device)
     jit_compile: str = "auto"  # XLA for the training step: auto (Keras: on with a GPU), on, off
@@ -158,6 +162,7 @@ def setting_choices() -> dict[str, tuple[str, ...]]:
     # before anything has checked that OpenCV works).
     from hybridvid_lib.data.synth.presets import PRESETS
     from hybridvid_lib.scale import JIT_COMPILE, PRECISIONS, STRATEGIES
+    from hybridvid_lib.schedules import LR_SCHEDULES
 
     return {
         "precision": PRECISIONS,
@@ -167,6 +172,7 @@ def setting_choices() -> dict[str, tuple[str, ...]]:
         "flow_method": FLOW_METHODS,
         "flip_policy": FLIP_POLICIES,
         "dataset_preset": tuple(PRESETS),
+        "lr_schedule": LR_SCHEDULES,
     }
 
 

@@ -180,3 +180,17 @@ def test_the_i3d_recipe_is_the_published_one_and_a_recipe_sets_the_clip_and_the_
     assert load_metrics(run / "metrics.json")["results"][0]["recipe"] == "tiny"
     optimizer = keras.saving.load_model(checkpoint_path(run)).optimizer
     assert optimizer.__class__.__name__ == "SGD" and float(optimizer.momentum) == pytest.approx(0.9)
+
+
+def test_lr_schedule_cosine_lowers_the_rate_each_epoch_and_a_constant_run_cannot_resume_it(stickactions_smoke,
+                                                                                              tmp_path, capsys):
+    run = tmp_path / "run"
+    small = ["--option", "filters=[4, 8]", "--option", "feature_dim=16", "--option", "lstm_units=8"]
+    assert main(train_args(stickactions_smoke, run, "cnn_lstm", *small, "--epochs", "2",
+                           "--lr-schedule", "cosine")) == 0
+    history = json.loads((run / "history.json").read_text())
+    assert history["learning_rate"] == pytest.approx([1e-3, 5e-4])  # half a cosine over 2 epochs
+    assert load_run_state(run)["settings"]["lr_schedule"] == "cosine"
+    capsys.readouterr()
+    assert main(train_args(stickactions_smoke, run, "cnn_lstm", *small, "--epochs", "3")) == 2
+    assert "lr_schedule 'cosine' there, 'constant' here" in capsys.readouterr().err

@@ -223,3 +223,36 @@ def test_the_model_gets_only_the_inputs_it_names(tmp_path):
     assert set(model_inputs(batch, model)) == {"rgb"}
     with pytest.raises(ModelError, match=r"takes rgb; the pipeline gives flow: build it with inputs=\('rgb',\)"):
         model_inputs({"flow": np.zeros(1), "index": np.zeros(1)}, model)
+
+
+def test_the_cosine_schedule_falls_from_the_rate_towards_zero_and_constant_stays():
+    from hybridvid_lib.schedules import epoch_learning_rate
+
+    rates = [epoch_learning_rate(1e-3, e, 30, "cosine") for e in range(30)]
+    assert rates[0] == pytest.approx(1e-3) and rates[15] == pytest.approx(5e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and 0 < rates[-1] < 1e-5
+    assert {epoch_learning_rate(1e-3, e, 30, "constant") for e in range(30)} == {1e-3}
+    assert epoch_learning_rate(1e-3, 0, 1, "cosine") == 1e-3  # one epoch (smoke): the rate itself
+    with pytest.raises(ValueError, match="expected one of: constant, cosine"):
+        epoch_learning_rate(1e-3, 0, 30, "linear")
+
+
+def test_a_resumed_cosine_run_trains_each_epoch_at_the_rate_of_an_uninterrupted_one(tmp_path):
+    settings = SMOKE.replace(lr_schedule="cosine")
+    whole = fresh_model("cnn_lstm")
+    set_seed(0)
+    straight = train(whole, tmp_path / "whole", 4, settings=settings, seed=0)
+    assert straight["learning_rate"] == pytest.approx([1e-2 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)])
+    set_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train(fresh_model("cnn_lstm"), tmp_path / "cut", 4, settings=settings, seed=0,
+              callbacks=[EpochLog(stop_after=2)])
+    resumed_model = fresh_model("cnn_lstm", seed=5)
+    resumed = train(resumed_model, tmp_path / "cut", 4, settings=settings, seed=0)
+    assert resumed["learning_rate"] == pytest.approx(straight["learning_rate"])
+    assert resumed["loss"] == pytest.approx(straight["loss"], rel=1e-4)
+    for a, b in zip(whole.get_weights(), resumed_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # The constant schedule leaves the optimizer's rate alone and logs nothing more.
+    constant = train(fresh_model(), tmp_path / "constant", 2, settings=SMOKE.replace(lr_schedule="constant"))
+    assert "learning_rate" not in constant
