@@ -29,7 +29,7 @@ def epoch_learning_rate(base: float, epoch: int, epochs: int, schedule: str) -> 
     """The learning rate of epoch ``epoch`` (0-based) of a run of ``epochs`` epochs.
 
     This module stays free of TensorFlow (the settings check imports it);
-    :class:`hybridvid_lib.training.EpochLearningRate` applies it to an optimizer.
+    ``hybridvid_lib.training`` applies it through Keras' ``LearningRateScheduler``.
 
     Raises:
         ValueError: ``schedule`` is not one of :data:`LR_SCHEDULES`.

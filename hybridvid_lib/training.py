@@ -318,40 +318,6 @@ class EpochCheckpoint(keras.callbacks.Callback):
             (self.run_dir / previous).unlink(missing_ok=True)
 
 
-class EpochLearningRate(keras.callbacks.Callback):
-    """Set the optimizer's learning rate when each epoch begins, from :func:`epoch_learning_rate`.
-
-    The epoch's rate is also logged as ``learning_rate``, so a run's history shows it.
-
-    Args:
-        base: the rate of the first epoch (the profile's ``learning_rate``, or the optimizer's own).
-        epochs: the run's number of epochs in all (a resumed run counts the epochs done before).
-        schedule: one of :data:`LR_SCHEDULES`.
-    """
-
-    def __init__(self, base: float, epochs: int, schedule: str):
-        super().__init__()
-        epoch_learning_rate(base, 0, epochs, schedule)  # an unknown name fails now, not at the first epoch
-        self.base, self.epochs, self.schedule = float(base), int(epochs), schedule
-        self._rate = float(base)
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._rate = epoch_learning_rate(self.base, epoch, self.epochs, self.schedule)
-        self.model.optimizer.learning_rate = self._rate
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:
-            logs["learning_rate"] = self._rate
-
-
-def base_learning_rate(optimizer: Any, fallback: float) -> float:
-    """The optimizer's learning rate as a number (before any schedule changed it), else ``fallback``."""
-    try:
-        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    except (AttributeError, TypeError, ValueError):
-        return float(fallback)
-
-
 class StartEpoch(keras.callbacks.Callback):
     """Set a training pipeline's :class:`~hybridvid_lib.data.pipeline.EpochClock` to each epoch as it begins.
 
@@ -448,8 +414,8 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
 
     compile_for_training(model, learning_rate, loss=loss, metrics=metrics, optimizer=optimizer,
                          jit_compile=jit_compile_option(settings) if settings is not None else "auto")
-    # Read before a checkpoint is restored: the restored optimizer holds the last epoch's scheduled rate.
-    first_rate = base_learning_rate(model.optimizer, learning_rate)
+    # Made before a checkpoint is restored: the restored optimizer holds the last epoch's scheduled rate.
+    schedule = _schedule_callbacks(model, settings, epochs)
     new_state = {
         "version": STATE_VERSION,
         "model": model.name,
@@ -458,7 +424,6 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         "epoch_seconds": [],
         "train_seconds": 0.0,
         "learning_rate": float(learning_rate),
-        "first_learning_rate": first_rate,
         "seed": seed,
         "settings": settings.as_dict() if settings is not None else None,
         "options": to_plain(options or {}),
@@ -501,7 +466,7 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         # until the first epoch ends; Keras then warns that the input "ran out of data",
         # which is exactly how such an epoch is meant to end.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-        every_callback = [*clocks, *_schedule_callbacks(model, settings, state, first_rate, epochs), checkpoint,
+        every_callback = [*clocks, *schedule, checkpoint,
                           keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
         if strategy is not None and is_multi_worker(strategy):
             fit_across_workers(model, train_ds, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
@@ -522,19 +487,20 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
     return history
 
 
-def _schedule_callbacks(model: keras.Model, settings: Settings | None, state: dict[str, Any], first_rate: float,
-                        epochs: int) -> list[keras.callbacks.Callback]:
-    """The callback that sets each epoch's learning rate (``settings.lr_schedule``), or none.
+def _schedule_callbacks(model: keras.Model, settings: Settings | None, epochs: int) -> list[keras.callbacks.Callback]:
+    """Keras' ``LearningRateScheduler`` for ``settings.lr_schedule``, or nothing.
 
-    None for the ``constant`` schedule, without settings, or when the optimizer carries its own
-    Keras schedule. The first epoch's rate is the one the run started with (``state.json``), so a
-    resumed run follows the schedule of an uninterrupted one.
+    Nothing for the ``constant`` schedule, without settings, or when the optimizer carries its own
+    Keras schedule. The schedule starts from the freshly compiled optimizer's rate and depends on the
+    epoch alone, so a resumed run trains each epoch at the rate of an uninterrupted one; Keras logs
+    the rate as ``learning_rate``.
     """
     schedule = settings.lr_schedule if settings is not None else "constant"
-    own = getattr(model.optimizer, "_learning_rate", None)
-    if schedule == "constant" or isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
+    if schedule == "constant" or isinstance(getattr(model.optimizer, "_learning_rate", None),
+                                            keras.optimizers.schedules.LearningRateSchedule):
         return []
-    return [EpochLearningRate(float(state.get("first_learning_rate") or first_rate), epochs, schedule)]
+    base = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return [keras.callbacks.LearningRateScheduler(lambda epoch: epoch_learning_rate(base, epoch, epochs, schedule))]
 
 
 def _save_and_discard(model: keras.Model) -> None:
