@@ -4,8 +4,9 @@ TensorFlow prints oneDNN, CUDA and CPU-feature notices from C++ straight to file
 descriptor 2 while it is imported. ``TF_CPP_MIN_LOG_LEVEL`` does not silence all of
 them, and ``TF_ENABLE_ONEDNN_OPTS=0`` does but makes Conv3D training 4-8x slower on
 CPU, so the package sets it to 1 instead (``hybridvid_lib/__init__.py``, before any import of
-TensorFlow; :func:`onednn_enabled` says whether it took effect). Instead file descriptor 2 points at ``/dev/null`` during the
-import only and is restored right after: later errors still reach the user.
+TensorFlow; :func:`onednn_enabled` says whether it took effect). The notices are silenced instead:
+file descriptor 2 points at ``/dev/null`` during the import only and is restored right after, so
+later errors still reach the user.
 """
 
 from __future__ import annotations
