@@ -33,11 +33,12 @@ data: venv
 course: data
 	$(BIN)/hybridvid course run $(if $(PROFILE),--profile $(PROFILE))
 
-# The suite, then nbval over the course notebooks (smoke profile, data in a scratch folder).
+# The suite, then nbval over the course notebooks (smoke profile, data in a scratch folder): each notebook runs
+# once in `make test`, here, and tests/support/notebook_metrics.py checks the metrics.json it wrote.
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	HYBRIDVID_PROFILE=smoke HYBRIDVID_DATA=$(CURDIR)/.make/nbval-data \
-		$(BIN)/python -m pytest --nbval-lax -p no:xdist notebooks
+		$(BIN)/python -m pytest --nbval-lax -p no:xdist -p tests.support.notebook_metrics notebooks
 
 # Chapter 00 in JupyterLab, driven in headless Chromium (Debian's chromium package and playwright): every cell
 # runs without an error and the frame player responds to its slider. Not part of `make test` (about 40 s);
