@@ -162,6 +162,29 @@ def compile_for_training(model: keras.Model, learning_rate: float, *, loss: Any 
     )
 
 
+def build_before_fit(model: keras.Model, element_spec: Any) -> None:
+    """Create every variable ``fit`` needs (optimizer slots, metric and loss state) before it traces.
+
+    Without a distribution strategy Keras creates them inside the first traced training step, and
+    variables created there make TensorFlow trace that step a second time: for I3D in ``smoke`` the
+    first epoch took 20 s instead of 11 s, and every chapter pays it once per model. Keras' own
+    symbolic build (what it runs first under a strategy) does the work from the shapes alone, so no
+    batch is drawn from the pipeline (its order stays the seed's). If a Keras release drops that
+    private method, only the optimizer is built here and ``fit`` builds the rest, as before.
+
+    Args:
+        model: compiled, with the trainable layers it will be fitted with (the optimizer only
+            updates the variables it was built with).
+        element_spec: ``(x, y)`` or ``(x, y, sample_weight)`` of the training dataset, as
+            ``tf.data.Dataset.element_spec`` gives it (``TensorSpec``s: shape and dtype).
+    """
+    symbolic_build = getattr(model, "_symbolic_build", None)
+    if callable(symbolic_build):
+        symbolic_build(data_batch=element_spec)
+    elif model.built and model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
 def _comparable(state_or_new: dict[str, Any]) -> dict[str, Any]:
     settings = dict(state_or_new.get("settings") or {})
     if settings:  # a state written before a setting existed was made with its default
@@ -468,6 +491,8 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         every_callback = [*clocks, *schedule, checkpoint,
                           keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+        if strategy is None and hasattr(train_ds, "element_spec"):  # under a strategy Keras does it itself
+            build_before_fit(model, train_ds.element_spec)
         if strategy is not None and is_multi_worker(strategy):
             fit_across_workers(model, train_ds, strategy=strategy, epochs=epochs, initial_epoch=initial_epoch,
                                callbacks=every_callback, verbose=verbose, validation_data=val_ds)

@@ -17,6 +17,7 @@ from hybridvid_lib.models import build_model  # noqa: E402
 from hybridvid_lib.seeding import set_seed  # noqa: E402
 from hybridvid_lib.training import (  # noqa: E402
     TrainingStateError,
+    build_before_fit,
     checkpoint_path,
     load_run_state,
     predict_dataset,
@@ -86,6 +87,31 @@ def test_same_seed_gives_the_same_weights_after_one_epoch(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     other = fresh_model(seed=4).get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(weights[0], other))
+
+
+def test_the_training_step_is_traced_once_and_trains_as_keras_alone_would(tmp_path):
+    # Keras alone creates the optimizer's and the metrics' variables inside the first trace, which makes
+    # TensorFlow trace the step twice; built beforehand, it is traced once, and the training is the same.
+    results = {}
+    for how in ("keras alone", "built before fit"):
+        model = fresh_model(seed=5)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        traces = []
+        step = model.train_step
+        model.train_step = lambda data: (traces.append(1), step(data))[1]  # runs only while tracing
+        data = tiny_dataset().map(lambda x, y: ({"rgb": x["rgb"]}, y))
+        if how == "built before fit":
+            build_before_fit(model, data.element_spec)
+            assert model.optimizer.built and len(model.optimizer.variables) > 1  # Adam's slots exist now
+        set_seed(5)
+        history = model.fit(data, epochs=2, verbose=0, shuffle=False).history
+        results[how] = (len(traces), history, model.get_weights())
+    # Twice with Keras 3.15 alone; once there would make the helper moot.
+    assert results["built before fit"][0] == 1 and results["keras alone"][0] == 2
+    np.testing.assert_allclose(results["built before fit"][1]["loss"], results["keras alone"][1]["loss"], rtol=1e-5)
+    for a, b in zip(results["built before fit"][2], results["keras alone"][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_every_epoch_leaves_a_checkpoint_state_and_history(tmp_path):
