@@ -17,6 +17,7 @@ import pytest
 
 from hybridvid_lib.config import NOTEBOOK_PARAMETERS, check_parameters, resolve_settings
 from hybridvid_lib.errors import HybridVidError, SettingsError
+from tests.support.notebook_cells import cells, notebook_defaults, parameters_cell
 
 PROJECT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -25,22 +26,9 @@ WITH_PARAMETERS = NOTEBOOKS + sorted((PROJECT / "exercises").rglob("[0-9][0-9]_*
 IDS = [str(p.relative_to(PROJECT).with_suffix("")) for p in WITH_PARAMETERS]
 
 
-def cells(notebook: Path) -> list[dict]:
-    return json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-
-
-def parameters_cell(notebook: Path) -> tuple[int, str]:
-    for i, cell in enumerate(cells(notebook)):
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return i, "".join(cell["source"])
-    raise AssertionError(f"{notebook.name} has no parameters cell")
-
-
 def defaults(notebook: Path, monkeypatch) -> dict:
     monkeypatch.delenv("HYBRIDVID_PROFILE", raising=False)
-    namespace: dict = {}
-    exec(parameters_cell(notebook)[1], namespace)  # the cell only assigns constants (and imports os)
-    return {k: v for k, v in namespace.items() if k.isupper()}
+    return notebook_defaults(notebook)
 
 
 @pytest.mark.parametrize("notebook", WITH_PARAMETERS, ids=IDS)

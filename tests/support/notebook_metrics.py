@@ -4,7 +4,7 @@ nbval runs every cell of a notebook in one kernel and compares the tagged cells'
 item per course notebook (``notebooks/NN_*.ipynb::metrics.json``), run after the notebook's last cell, that reads
 the ``metrics.json`` the notebook wrote in this pytest session to its default ``OUTPUT_DIR`` and checks it as the
 course runner reads it: a valid document (``hybridvid_lib.evaluation.validate_metrics``) naming the notebook, the
-run's profile and seed 0, every test accuracy in [0, 1], and a finite final training loss for every trained model.
+run's profile and the notebook's ``SEED``, every test accuracy in [0, 1], and a finite final training loss for every trained model.
 So the one smoke execution of each notebook in ``make test`` checks both the cells and the notebook's results.
 
 Loaded by the Makefile: ``python -m pytest --nbval-lax -p tests.support.notebook_metrics notebooks``.
@@ -21,20 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.notebook_cells import notebook_defaults
+
 COURSE_NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
 SESSION_START = time.time()
 _FAILED_NOTEBOOKS: set[str] = set()  # node ids of the notebooks with a failed cell
-
-
-def notebook_defaults(notebook: Path) -> dict:
-    """The upper-case names a notebook's ``parameters`` cell assigns, evaluated as the kernel evaluates them."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    for cell in cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            namespace: dict = {}
-            exec("".join(cell["source"]), namespace)  # constants only (and os.environ lookups)
-            return {k: v for k, v in namespace.items() if k.isupper()}
-    raise AssertionError(f"{notebook.name} has no cell tagged 'parameters'")
 
 
 def check_metrics_document(doc: dict, *, notebook: str, profile: str | None, seed: int) -> None:
