@@ -468,15 +468,18 @@ def _train_in_scope(model, train_ds, *, val_ds, epochs, run_dir, learning_rate, 
     initial_epoch = int(state["epochs_done"])
     if initial_epoch >= epochs:
         if verbose:
-            print(f"{run_dir} already holds {initial_epoch} epochs of {model.name}; nothing left to train.",
-                  flush=True)
+            # The folder's name, not its path: notebooks print this, and their committed outputs hold no
+            # machine's absolute paths (hybridvid_lib.course.render).
+            print(f"Run folder {Path(run_dir).name} already holds {initial_epoch} epochs of {model.name}; nothing "
+                  "left to train.", flush=True)
         # Written once, when training finished; rewriting it would change its bytes (a .keras file is a zip with
         # timestamps) and so its fingerprint, and every feature cache made from it would be refused as stale.
         if write and not (run_dir / MODEL_FILE).is_file():
             _save_model(full_model, run_dir)
         return _plain_history(state["history"])
     if verbose and initial_epoch:
-        print(f"Resuming {model.name} in {run_dir} at epoch {initial_epoch + 1} of {epochs}.", flush=True)
+        print(f"Resuming {model.name} in run folder {Path(run_dir).name} at epoch {initial_epoch + 1} of {epochs}.",
+              flush=True)
     checkpoint = EpochCheckpoint(run_dir, state, write=write)
     clocks = []
     if clock is not None:
