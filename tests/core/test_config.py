@@ -10,6 +10,19 @@ def test_profiles_grow_from_smoke_to_gpu():
         assert getattr(smoke, key) <= getattr(cpu, key) <= getattr(gpu, key), key
 
 
+def test_cpu_and_gpu_runs_end_with_small_steps_and_a_smoke_epoch_takes_the_full_rate():
+    from hybridvid_lib.schedules import epoch_learning_rate
+
+    for name in ("cpu", "gpu"):
+        s = PROFILES[name]
+        rates = [epoch_learning_rate(s.learning_rate, e, s.num_epochs, s.lr_schedule) for e in range(s.num_epochs)]
+        assert rates[0] == pytest.approx(s.learning_rate), name
+        assert all(a > b for a, b in zip(rates, rates[1:])), name
+        assert rates[-1] < 0.01 * s.learning_rate, name
+    smoke = PROFILES["smoke"]
+    assert epoch_learning_rate(smoke.learning_rate, 0, smoke.num_epochs, smoke.lr_schedule) == smoke.learning_rate
+
+
 def test_overrides_apply_and_none_keeps_default():
     s = resolve_settings("cpu", num_epochs=3, batch_size=None)
     assert s.num_epochs == 3
