@@ -67,7 +67,8 @@ class Settings:
     learning_rate: float
     seeds: tuple[int, ...] = field(default=(0,))
     # Learning rate over the epochs, one of schedules.LR_SCHEDULES: "cosine" in the cpu and gpu profiles (C3D's
-    # test accuracy, 3 seeds: constant 0.850 +- 0.099, cosine 0.947 +- 0.038; see schedules.py), "constant" in
+    # test accuracy, 3 seeds of `hybridvid train`: constant 0.850 +- 0.099, cosine 0.947 +- 0.038; in the course run
+    # one seed still stalled at chance, see schedules.py), "constant" in
     # smoke, whose one epoch has the same rate under both. Override with resolve_settings(..., lr_schedule=...) or
     # `hybridvid train --lr-schedule constant`.
     lr_schedule: str = "constant"
