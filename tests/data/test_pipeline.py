@@ -622,6 +622,27 @@ def test_features_come_from_the_feature_cache_sampled_by_the_rules(feature_split
         assert len(draws) > 1  # new steps each epoch
 
 
+def test_a_features_pipeline_never_flips_so_mirror_pair_labels_stay_their_own(tmp_path):
+    """A cached sequence cannot be mirrored: under "swap" its mirror-pair label must not be swapped either."""
+    from hybridvid_lib.data.feature_cache import FeatureCache
+
+    classes = ["PointLeft", "PointRight", "Wave"]
+    names = ["PointLeft", "PointRight", "Wave"] * 4
+    records = [Record(f"{c}/v_{c}_g{n + 1:02d}_c01.avi", classes.index(c), c, f"g{n + 1:02d}")
+               for n, c in enumerate(names)]
+    cache = FeatureCache(tmp_path / "features", "toy", dim=5)
+    for n, record in enumerate(records):
+        cache.save(record, feature_sequence(n))
+    split = DatasetSplit("folder", 1, classes, tmp_path, train=records, mirror_pairs=[("PointLeft", "PointRight")])
+    assert split.mirror_label_map() == [1, 0, 2]
+    pipe = build_pipeline(split, "train", SETTINGS.replace(flip_policy="swap"), inputs=("features",),
+                          feature_cache=cache, training=True, seed=0)
+    seen = [(int(element["index"]), label) for element, label in elements(pipe, epochs=4)]
+    assert len(seen) == 4 * len(records)
+    assert all(label == records[i].label for i, label in seen)
+    assert {label for i, label in seen if records[i].class_name == "PointLeft"} == {0}  # never swapped to PointRight
+
+
 # --------------------------------------------------------------------------- several test-time clips
 def test_several_clips_per_video_at_evaluation_are_averaged_per_video(coded_split):
     import keras

@@ -27,7 +27,8 @@ After the cache, per element and seeded by the element's seed (see :mod:`hybridv
 one set of frame indices for every time-aligned modality (``rgb``, ``flow``, ``joints``), one
 crop for ``rgb`` and ``flow``, one label-aware flip decision for all of them: a flip mirrors
 frames, mirrors flow *and negates its x component* (a flipped field with its x sign kept
-describes the wrong motion), and mirrors skeletons (x negated, left/right joints swapped).
+describes the wrong motion), and mirrors skeletons (x negated, left/right joints swapped). A pipeline
+with ``features`` never flips: a cached sequence cannot be mirrored, and its label must stay its own.
 ``joint_noise`` and ``joint_dropout`` perturb skeletons in training, as a pose estimator would.
 
 Test-time scoring over several clips: ``clips_per_video=K`` (evaluation only) yields ``K``
@@ -312,6 +313,9 @@ def _per_epoch_fn(settings: Settings, sources: dict[str, Source], *, strategy: s
     """The map run after the cache: ``(arrays..., label, index, clip, seed) -> (features, label)``."""
     names = list(sources)
     spatial = dict(short_side=settings.short_side, frame_size=settings.frame_size)
+    # A cached feature sequence cannot be mirrored: "flipping" it would only swap a mirror-pair label (policy
+    # "swap") and teach the head the wrong class for half of those clips. A pipeline that reads features never flips.
+    can_flip = "features" not in names
 
     def draw(length, count, element_seed, clip, *, how=strategy, stride=settings.frame_stride):
         return sample_in_graph(length, element_seed, num_frames=count, strategy=how, stride=stride,
@@ -325,8 +329,8 @@ def _per_epoch_fn(settings: Settings, sources: dict[str, Source], *, strategy: s
         # (a video of T frames has T - 1 flow fields; frame i uses field min(i, T - 2)).
         lengths = [tf.shape(data[n])[0] + (1 if n == "flow" else 0) for n in TIME_ALIGNED if n in data]
         indices = draw(tf.reduce_min(tf.stack(lengths)), settings.num_frames, element_seed, clip) if lengths else None
-        flip, label = augment.flip_decision(label, element_seed, training=training, policy=settings.flip_policy,
-                                            mirror_map=mirror_map)
+        flip, label = augment.flip_decision(label, element_seed, training=training and can_flip,
+                                            policy=settings.flip_policy, mirror_map=mirror_map)
         y, x = augment.crop_offsets(settings.short_side, settings.frame_size, training=training,
                                     element_seed=element_seed)
         if "rgb" in data:
