@@ -289,17 +289,20 @@ def test_foreign_folder_is_refused_and_left_alone(tmp_path):
         generate_stickactions(a_file, preset="smoke", progress=False)
 
 
-def test_other_settings_need_force_which_keeps_other_files(tmp_path):
+def test_other_settings_need_force_which_keeps_other_files_but_not_the_old_flow(tmp_path):
     out = tmp_path / "sa"
     generate_stickactions(out, preset="smoke", seed=0, progress=False, workers=1)
-    extra = out / "flow" / "cache.npy"
+    extra = out / "mine" / "cache.npy"
     extra.parent.mkdir()
-    extra.write_bytes(b"flow")
+    extra.write_bytes(b"mine")
+    flow = out / "flow" / "cache.npy"
+    flow.parent.mkdir()
+    flow.write_bytes(b"flow of seed 0's videos")
     with pytest.raises(DatasetError, match="already holds StickActions preset smoke, seed 0"):
         generate_stickactions(out, preset="smoke", seed=1, progress=False)
     summary = generate_stickactions(out, preset="smoke", seed=1, progress=False, force=True)
     assert summary["built"] == 72 and json.loads((out / METADATA_NAME).read_text())["seed"] == 1
-    assert extra.read_bytes() == b"flow"
+    assert extra.read_bytes() == b"mine" and not flow.exists()
 
 
 def test_bad_arguments_are_explained(tmp_path):
@@ -377,27 +380,63 @@ def test_the_most_prominent_person_comes_first_even_when_it_is_not_the_actor():
     assert np.array_equal(order_persons([actor, empty], [60.0, 0.0])[..., 1], empty)
 
 
-def test_a_version_1_build_of_a_one_actor_preset_is_kept_and_relabelled(tmp_path):
-    """Version 2 changed only the files of presets with a second actor: older smoke/default builds stay valid."""
+def test_a_build_of_an_older_version_is_rebuilt_with_its_flow_cache(tmp_path):
+    """Version 3 changed every preset's files: an older build of the same preset and seed is replaced (the
+    notebooks build without force), and the flow computed from its videos goes with them."""
     from hybridvid_lib.data.synth import VERSION
 
     out = tmp_path / "sa"
     generate_stickactions(out, preset="smoke", seed=0, progress=False, workers=1)
     meta = json.loads((out / METADATA_NAME).read_text())
-    assert VERSION == 2 and meta["version"] == 2 and "persons" not in meta
-    (out / METADATA_NAME).write_text(json.dumps({**meta, "version": 1}))
+    assert VERSION == 3 and meta["version"] == 3
+    (out / METADATA_NAME).write_text(json.dumps({**meta, "version": 2}))
+    stale_flow = out / "flow" / "dis_32" / "x.flow.npy"
+    stale_flow.parent.mkdir(parents=True)
+    stale_flow.write_bytes(b"flow of the old videos")
+    notes = out / "notes.txt"
+    notes.write_text("mine")
     summary = generate_stickactions(out, preset="smoke", seed=0, progress=False, workers=1)
-    assert summary["built"] == 0 and not summary["reused"]  # nothing rendered, the metadata rewritten
-    assert json.loads((out / METADATA_NAME).read_text())["version"] == 2
+    assert summary["built"] == 72 and not summary["reused"]
+    assert json.loads((out / METADATA_NAME).read_text())["version"] == 3
+    assert not (out / "flow").exists() and notes.read_text() == "mine"
     assert generate_stickactions(out, preset="smoke", seed=0, progress=False)["reused"]
 
 
-def test_a_version_1_build_of_the_hard_preset_must_be_rebuilt(tmp_path):
+def test_an_older_build_of_another_preset_still_needs_force(tmp_path):
     from hybridvid_lib.data.synth.generate import _existing_build, metadata
 
     out = tmp_path / "sa"
     out.mkdir()
-    (out / METADATA_NAME).write_text(json.dumps({**metadata(PRESETS["hard"], 0, complete=True), "version": 1}))
-    with pytest.raises(DatasetError, match=r"preset hard, seed 0 \(version 1\).*--force"):
+    (out / METADATA_NAME).write_text(json.dumps({**metadata(PRESETS["default"], 0, complete=True), "version": 2}))
+    with pytest.raises(DatasetError, match=r"preset default, seed 0 \(version 2\).*--force"):
         _existing_build(out, PRESETS["hard"], 0, force=False)
     assert metadata(PRESETS["hard"], 0, complete=True)["persons"] == 2
+
+
+# --------------------------------------------------------------------------- what the models can see
+def main_actor(skeleton: np.ndarray) -> np.ndarray:
+    """``(T, J, 3)`` joints of the main actor: the person with the longer spine (pelvis to neck)."""
+    if skeleton.ndim == 3:
+        return skeleton
+    spine = [np.linalg.norm(skeleton[:, J["pelvis"], :2, m] - skeleton[:, J["neck"], :2, m], axis=-1).mean()
+             for m in range(skeleton.shape[-1])]
+    return skeleton[..., int(np.argmax(spine))]
+
+
+def test_the_main_actor_stays_inside_the_centre_square_every_model_sees():
+    """The pipelines keep the centre square of a frame; on 4:3 frames an actor placed near a side, with the camera
+    panning, used to leave it: the labelled action must stay visible, the second actor near the view's edges."""
+    from hybridvid_lib.data.synth.scene import view_box
+
+    hard = PRESETS["hard"]
+    x0, y0, x1, y1 = view_box(*hard.frame_size)
+    assert (x0, y0, x1, y1) == (20, 0, 140, 120)
+    near_the_sides = dataclasses.replace(hard, actor_x=(0.15, 0.25), camera_pan=0.3, distractor_prob=1.0)
+    for k, name in enumerate(CLASSES):
+        style = make_group_style(np.random.default_rng(k), near_the_sides)
+        _, skeleton = render_clip(name, np.random.default_rng(100 + k), style, near_the_sides)
+        actor = main_actor(skeleton)
+        x, y = actor[..., 0], actor[..., 1]
+        assert x.min() >= x0 and x.max() <= x1 and y.min() >= y0 and y.max() <= y1, name
+        other = skeleton[..., 1] if actor is skeleton[..., 0] else skeleton[..., 0]
+        assert x0 <= np.median(other[..., 0]) <= x1, name  # the distractor is in the picture too

@@ -25,7 +25,7 @@ import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -41,10 +41,16 @@ from hybridvid_lib.io_utils import (
 )
 from hybridvid_lib.shared_work import exclusive
 
-VERSION = 2  # bump when a change to the generator changes the files of a given seed
-# Version 2 added the second actor to the skeleton files of presets that have one; the files of the
-# other presets are the same as version 1's, so such a build is kept (see _existing_build).
-_UNCHANGED_SINCE = {1: lambda preset: preset.persons is None}
+VERSION = 3  # bump when a change to the generator changes the files of a given seed
+# Version 2 added the second actor to the skeleton files of presets that have one. Version 3 keeps the main
+# actor inside the part of the frame every model sees, the camera's motion included, and puts the second actor
+# near that part's edges (scene.view_box): the files of every preset changed. A build of an older version whose
+# files this version writes alike would be listed here (version -> test on the preset) and kept; any other
+# build of an older version of the same preset and seed is rebuilt (see _existing_build).
+_UNCHANGED_SINCE: dict[int, Callable[[StickPreset], bool]] = {}
+# Folders of a build derived from its videos: removed with them when the build is replaced (a flow cache of the
+# old videos would otherwise be read for new videos of the same names).
+_DERIVED = ("flow",)
 METADATA_NAME = "stickactions.json"
 FPS = 25
 NUM_SPLITS = 3
@@ -194,9 +200,12 @@ def _run(out: Path, preset: StickPreset, seed: int, todo: list[tuple[str, int, i
 def _existing_build(out: Path, preset: StickPreset, seed: int, force: bool) -> dict[str, Any] | None:
     """Metadata of a matching build already in ``out`` (``None`` if there is none to keep).
 
+    A build of the same preset and seed by an older generator version is replaced, as ``force`` does: its
+    files are the kit's own and the notebooks, which build without ``force``, must not stop on them.
+
     Raises:
         DatasetError: ``out`` is a file, a non-empty folder that is not a StickActions build, or a
-            build with another preset, seed or version (and ``force`` is off).
+            build with another preset or seed (and ``force`` is off).
     """
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out} is a file; expected a folder (new or empty) to write StickActions into.")
@@ -210,16 +219,17 @@ def _existing_build(out: Path, preset: StickPreset, seed: int, force: bool) -> d
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         meta = {}
-    if force:
-        # Only what a build writes is removed; anything else in the folder (a flow cache) stays.
-        for sub in ("videos", "splits"):
-            shutil.rmtree(out / sub, ignore_errors=True)
-        meta_path.unlink()
-        return None
     wanted = (VERSION, preset.name, seed)
     found = (meta.get("version"), meta.get("preset"), meta.get("seed"))
     if found[0] in _UNCHANGED_SINCE and _UNCHANGED_SINCE[found[0]](preset):
         found = (VERSION, *found[1:])  # an older build whose files this version writes alike
+    older = found[1:] == wanted[1:] and isinstance(found[0], int) and found[0] < VERSION
+    if force or older:
+        # Only what a build writes, and what was derived from its videos, is removed; anything else stays.
+        for sub in ("videos", "splits", *_DERIVED):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        meta_path.unlink()
+        return None
     if found != wanted:
         raise DatasetError(
             f"{out} already holds StickActions preset {found[1]}, seed {found[2]} (version {found[0]}); "
