@@ -14,6 +14,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -78,6 +79,48 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     buf = io.BytesIO()
     np.save(buf, np.asarray(array), allow_pickle=False)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+# CPython 3.11 can fail when two threads build a syntax tree at once ("SystemError: AST constructor recursion depth
+# mismatch", python/cpython#106905); numpy parses every .npy header with ast.literal_eval, and the tf.data pipelines
+# load cached arrays from several threads (a course run of chapter 08 died on it once). The header parse, a few
+# microseconds, takes this lock; reading the data does not.
+_NPY_HEADER_LOCK = threading.Lock()
+
+
+def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the ``.npy`` file open in ``fh`` (binary), left at its data.
+
+    Safe to call from many threads at once (see ``_NPY_HEADER_LOCK``).
+
+    Raises:
+        ValueError: not a ``.npy`` file, or an unknown format version.
+    """
+    version = np.lib.format.read_magic(fh)
+    with _NPY_HEADER_LOCK:
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(fh)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(fh)
+    raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}; expected 1.0 or 2.0")
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """``np.load(path, allow_pickle=False)`` for one ``.npy`` array, safe to call from many threads at once.
+
+    Raises:
+        ValueError: not a ``.npy`` file, or an array of Python objects (never un-pickled).
+        EOFError: the file is shorter than its header says.
+    """
+    with open(path, "rb") as fh:
+        shape, fortran_order, dtype = read_npy_header(fh)
+        if dtype.hasobject:
+            raise ValueError(f"{path} holds Python objects; only plain numeric arrays are read (nothing is un-pickled)")
+        count = int(np.prod(shape, dtype=np.int64))
+        data = np.fromfile(fh, dtype=dtype, count=count) if count else np.empty(0, dtype)
+    if data.size != count:
+        raise EOFError(f"{path} holds {data.size} of the {count} values its header announces")
+    return data.reshape(shape[::-1]).transpose() if fortran_order else data.reshape(shape)
 
 
 def remove_partials(folder: str | os.PathLike) -> int:

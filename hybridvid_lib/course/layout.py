@@ -19,13 +19,18 @@ def chapter_output_dirs(output_dir: str | Path, chapter: str) -> list[Path]:
     written its outputs, seen from a notebook whose ``OUTPUT_DIR`` is ``output_dir``; most likely first.
 
     Example: from ``runs/X/08_evaluation_and_ablation/seed1`` the first candidate is
-    ``runs/X/07_hybrid_attention_center_loss/seed1``; from ``outputs/08_evaluation_and_ablation`` it is
-    ``outputs/07_hybrid_attention_center_loss``.
+    ``runs/X/07_hybrid_attention_center_loss/seed1``, then that chapter's other seed folders (a run folder's
+    name carries its own seed: chapter 08 fine-tunes the streams of chapter 06's seed 0 whatever its own seed);
+    from ``outputs/08_evaluation_and_ablation`` it is ``outputs/07_hybrid_attention_center_loss``.
     """
     output_dir = Path(output_dir)
     candidates = []
-    if output_dir.name.startswith("seed"):  # a course run's layout: the same seed of the other chapter
-        candidates.append(output_dir.parent.parent / chapter / output_dir.name)
+    if output_dir.name.startswith("seed"):  # a course run's layout: the same seed of the other chapter first
+        other = output_dir.parent.parent / chapter
+        candidates.append(other / output_dir.name)
+        if other.is_dir():
+            candidates += sorted(d for d in other.iterdir() if d.is_dir() and d.name.startswith("seed")
+                                 and d.name != output_dir.name)
     candidates.append(output_dir.parent / chapter)
     return candidates
 

@@ -38,7 +38,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hybridvid_lib.errors import HybridVidError
-from hybridvid_lib.io_utils import atomic_save_npy, atomic_write_json, remove_partials
+from hybridvid_lib.io_utils import atomic_save_npy, atomic_write_json, load_npy, read_npy_header, remove_partials
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,7 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype] | None:
     """``(shape, dtype)`` of a whole ``.npy`` file; ``None`` if unreadable or not as long as its header says."""
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            shape, _, dtype = read_npy_header(fh)
             expected = fh.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if path.stat().st_size != expected:
             return None
@@ -132,7 +128,7 @@ class ArrayCache:
         reason = self._problem(path)
         if reason is None:
             try:
-                return np.load(path, allow_pickle=False)
+                return load_npy(path)
             except (OSError, ValueError, EOFError) as err:
                 reason = str(err)
         logger.warning("Damaged %s cache file %s (%s): deleted, it will be recomputed.", self.what, path, reason)

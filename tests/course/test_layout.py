@@ -25,3 +25,15 @@ def test_notebooks_run_by_hand_find_their_neighbours_and_an_unfinished_run_is_no
     assert earlier_run(out, "07_hybrid", "hybrid-cpu-seed0") is None
     (unfinished / "model.keras").write_bytes(b"x")
     assert earlier_run(out, "07_hybrid", "hybrid-cpu-seed0") == unfinished
+
+
+def test_a_run_of_another_seed_finds_the_seed_0_run_it_names(tmp_path):
+    """Chapter 08 fine-tunes chapter 06's seed-0 streams in every seed's notebook: the seed-2 notebook must find
+    them too (it used to say the streams came "from scratch")."""
+    out = tmp_path / "runs" / "X" / "08_eval" / "seed2"
+    (tmp_path / "runs" / "X" / "06_i3d" / "seed2" / "runs").mkdir(parents=True)
+    assert earlier_run(out, "06_i3d", "i3d_rgb-cpu-seed0") is None
+    run = finished(tmp_path / "runs" / "X" / "06_i3d" / "seed0" / "runs" / "i3d_rgb-cpu-seed0")
+    assert earlier_run(out, "06_i3d", "i3d_rgb-cpu-seed0") == run
+    assert chapter_output_dirs(out, "06_i3d")[:2] == [tmp_path / "runs" / "X" / "06_i3d" / "seed2",
+                                                       tmp_path / "runs" / "X" / "06_i3d" / "seed0"]

@@ -12,6 +12,7 @@ import numpy as np
 
 from hybridvid_lib.data.video import read_video, resize_short_side
 from hybridvid_lib.errors import HybridVidError
+from hybridvid_lib.io_utils import load_npy
 
 # What a damaged file may raise while it decodes; programming errors still propagate.
 DECODE_ERRORS = (HybridVidError, OSError, ValueError, EOFError, cv2.error)
@@ -75,7 +76,7 @@ def load_joints(path: str, num_joints: int, persons: int | None = None) -> np.nd
     Raises:
         ValueError: the array has another shape, or no frame.
     """
-    joints = np.load(path, allow_pickle=False)
+    joints = load_npy(path)  # thread-safe: several tf.data threads load at once
     tail = (num_joints, 3) if persons is None else (num_joints, 3, persons)
     if joints.shape[1:] != tail or len(joints) == 0:
         raise ValueError(f"expected a (T, {', '.join(map(str, tail))}) array with T >= 1; got shape {joints.shape}")
