@@ -16,9 +16,10 @@ C3D's validation accuracy swung by up to 0.1 from one epoch to the next over the
 (0.71-0.88 for seed 0); with cosine it settled (0.92-0.96). The CNN + LSTM, whose validation
 accuracy swung less, kept its mean: constant 0.938 / 0.931 / 0.875 (0.914), cosine 0.931 / 0.903 /
 0.903 (0.912).
-The schedule settles the last epochs; it does not cure a slow start. In the course run that rendered the notebooks
+The schedule settles the last epochs; it does not cure a slow start. In a course run on StickActions version 2
 (``make course``, one thread per notebook) C3D scored 0.917 / 0.486 / 0.965: seed 1's training accuracy stayed at
-chance for its first 14 epochs, and the shrinking steps came too late for it.
+chance for its first 14 epochs, and the shrinking steps came too late for it. In the run that rendered the notebooks
+(version 3) the same seed stayed near chance for 10 epochs and ended at 0.812 (0.958 / 0.812 / 0.979).
 The I3D streams of chapters 06-08 keep the constant rate (``models.i3d.STREAM_LR_SCHEDULE``): still
 learning at their last epoch, they gained nothing measurable from cosine (chapter 06's RGB stream, seed 0: 79 of
 144 test videos with each).
