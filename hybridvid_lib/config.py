@@ -344,6 +344,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "FRAME_EPOCHS": _EPOCHS,
     "TEST_CLIPS": (_whole(1, True), "None or a whole number >= 1, like 5"),
     "HARD_GROUPS": (_whole(1, True), "None or a whole number >= 1, like 8"),
+    "FEATURE_FRAMES": (_whole(1, True), "None or a whole number >= 1, like 16"),
     "SPLIT": (_whole(1, False), "a split number >= 1, like 1"),
     "VAL_FRACTION": (_number(0.0, 1.0, False), "a fraction between 0 and 1, like 0.2"),
     "CENTER_WEIGHT": (_number(0.0, None, True), "None or a number >= 0, like 0.01"),
