@@ -39,6 +39,16 @@ def check_metrics_document(doc: dict, *, notebook: str, profile: str | None, see
     assert doc["seed"] == seed, f"metrics.json says seed {doc['seed']!r}; the run used {seed}"
     if is_skipped(doc):
         return
+    if notebook == "08_evaluation_and_ablation" and profile is not None:
+        # The heads must read the streams at the clip length the streams trained on (the notebook's section 3).
+        from hybridvid_lib.config import resolve_settings
+        from hybridvid_lib.models.i3d import output_steps
+
+        frames = resolve_settings(profile).num_frames
+        assert doc.get("feature_frames") == frames, (
+            f"chapter 08's heads read features of {doc.get('feature_frames')}-frame clips; the {profile} streams "
+            f"train on {frames}")
+        assert doc.get("feature_steps") == output_steps(frames), "chapter 08's feature_steps do not match its clips"
     for result in doc["results"]:
         accuracy = result["test_accuracy"]
         assert 0.0 <= accuracy <= 1.0, f"{result['model']}: test accuracy {accuracy} is outside [0, 1]"
