@@ -63,7 +63,6 @@ def test_the_document_check_names_what_is_wrong():
         check_metrics_document(doc, notebook="00_x", profile="smoke", seed=0)
 
 
-
 def test_chapter_08_must_read_its_features_at_the_streams_clip_length():
     """The heads' features come from clips as long as the streams' training clips (16 frames on cpu, 8 in smoke)."""
     ok = good_document(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=16, feature_steps=2)
@@ -76,6 +75,7 @@ def test_chapter_08_must_read_its_features_at_the_streams_clip_length():
     unsaid = good_document(notebook="08_evaluation_and_ablation", profile="cpu")
     with pytest.raises(AssertionError, match="None-frame clips"):
         check_metrics_document(unsaid, notebook="08_evaluation_and_ablation", profile="cpu", seed=0)
+
 
 @pytest.mark.slow
 def test_the_nbval_run_checks_each_course_notebooks_metrics(tmp_path):
