@@ -10,7 +10,8 @@
                            (ntu: [--skeletons DIR] [--protocol xsub|xview|xset] instead of videos, splits, split)
     hybridvid data flow --format F --root DIR [--method M] [--size S] [--cache DIR]
     hybridvid bench pipeline [--json]
-    hybridvid bench models [--models a,b] [--profile P] [--batch-size N] [--steps N] [--json]
+    hybridvid bench models [--models a,b] [--profile P] [--batch-size N] [--frame-size PX]
+                           [--precision P] [--xla auto|on|off] [--steps N] [--json]
     hybridvid train --model NAME --format F --root DIR [--split N] [--profile P] [--epochs N] [--seed S]
                     [--option KEY=VALUE ...] [--val [FRACTION]] --out RUN
     hybridvid course run [--profile P] [--only 00,01] [--out DIR] [-p KEY VALUE ...] [--seeds 0,1,2] [--resume [DIR]]
@@ -34,6 +35,7 @@ from typing import Callable, Sequence
 from hybridvid_lib.config import PROFILES
 from hybridvid_lib.data.flow_methods import FLOW_METHODS
 from hybridvid_lib.errors import HybridVidError
+from hybridvid_lib.scale import JIT_COMPILE, PRECISIONS
 from hybridvid_lib.schedules import LR_SCHEDULES
 
 
@@ -239,7 +241,8 @@ def cmd_bench_models(args: argparse.Namespace) -> int:
 
     names = [name.strip() for name in (args.models or "").split(",") if name.strip()]
     result = bench_models(names or None, profile=args.profile, batch_size=args.batch_size, steps=args.steps,
-                          progress=not args.json)
+                          progress=not args.json, precision=args.precision, jit_compile=args.xla,
+                          frame_size=args.frame_size)
     print(json.dumps(result, indent=2) if args.json else format_bench_models(result))
     return 0
 
@@ -498,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, choices=tuple(PROFILES),
                    help="clip sizes and batch of this profile (default: $HYBRIDVID_PROFILE, else cpu)")
     p.add_argument("--batch-size", type=_at_least_one, default=None, help="override the profile's batch size")
+    p.add_argument("--frame-size", type=_at_least_one, default=None, metavar="PX",
+                   help="override the profile's clip side in pixels")
+    p.add_argument("--precision", default=None, choices=PRECISIONS,
+                   help="build and train under this policy (default: the profile's; auto picks by device)")
+    p.add_argument("--xla", default=None, choices=JIT_COMPILE,
+                   help="XLA for the training step (default: the profile's, auto: on with a GPU only)")
     p.add_argument("--steps", type=_at_least_one, default=5,
                    help="timed steps per model for training and for inference (after 2 warm-up steps)")
     p.add_argument("--json", action="store_true")

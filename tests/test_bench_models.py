@@ -151,3 +151,37 @@ def test_steps_below_one_are_refused():
     assert exc.value.code == 2 and "at least 1" in err.getvalue()
     with pytest.raises(ValueError, match="steps must be a whole number >= 1"):
         bench_models(["c3d"], profile="smoke", steps=0, progress=False)
+
+
+# --------------------------------------------------------------------------- what a setting buys
+def test_precision_and_frame_size_are_applied_to_what_is_timed():
+    code, out, _ = run_cli(["bench", "models", "--models", "c3d,hybrid", "--profile", "smoke", "--batch-size", "2",
+                            "--steps", "1", "--precision", "mixed_bfloat16", "--frame-size", "40", "--json"])
+    assert code == 0
+    result = json.loads(out)
+    assert (result["precision"], result["frame_size"]) == ("mixed_bfloat16", 40)
+    c3d = result["models"]["c3d"]
+    assert c3d["inputs"] == {"rgb": [8, 40, 40, 3]}
+    assert {row["compute_dtype"] for row in result["models"].values()} == {"bfloat16"}
+    # the convolutions' work grows with the pixels: (40 / 32)^2 = 1.56 times the 32 px clip's 0.016-0.02 GFLOP
+    assert 0.016 * 1.5 < c3d["gflops_per_clip"] < 0.02 * 1.6
+    assert keras.mixed_precision.global_policy().name == "float32"  # the bench left the policy as it was
+
+
+def test_the_default_bench_times_float32_models():
+    code, out, _ = run_cli(["bench", "models", "--models", "single_frame_cnn", "--profile", "smoke", "--batch-size",
+                            "2", "--steps", "1", "--json"])
+    result = json.loads(out)
+    assert code == 0 and result["precision"] == "float32" and result["jit_compile"] == "auto"
+    assert result["models"]["single_frame_cnn"]["compute_dtype"] == "float32"
+
+
+def test_float16_on_a_machine_without_a_gpu_is_one_sentence():
+    from hybridvid_lib.tf_setup import gpu_devices
+
+    if gpu_devices():
+        pytest.skip("this machine has a GPU, where mixed_float16 is allowed")
+    code, out, err = run_cli(["bench", "models", "--models", "c3d", "--profile", "smoke", "--precision",
+                              "mixed_float16", "--json"])
+    assert code == 2 and out == ""
+    assert "needs a GPU" in err and "mixed_bfloat16" in err and "Traceback" not in err

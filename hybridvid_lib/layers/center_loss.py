@@ -58,8 +58,11 @@ class CenterLoss(keras.layers.Layer):
     def build(self, inputs_shape, labels_shape=None):
         if len(inputs_shape) != 2 or inputs_shape[-1] is None:
             raise ValueError(f"CenterLoss expects (batch, features) embeddings; got shape {inputs_shape}.")
+        # autocast=False, as Keras' BatchNormalization keeps its moving statistics: under a mixed policy the
+        # centers would otherwise reach call() cast to the 16-bit compute dtype, the loss would mix them with
+        # the float32 embedding (and fail), and every update would be rounded to 8 bits of mantissa.
         self.centers = self.add_weight(name="centers", shape=(self.num_classes, int(inputs_shape[-1])),
-                                       initializer="zeros", trainable=False)
+                                       initializer="zeros", trainable=False, autocast=False)
 
     def call(self, inputs, labels=None, training=None):
         if labels is None or not training:

@@ -73,3 +73,28 @@ def test_a_model_built_under_mixed_bfloat16_computes_in_bfloat16_keeps_float32_w
     x = np.random.default_rng(0).uniform(-1, 1, (4, smoke.num_frames, smoke.frame_size, smoke.frame_size, 3))
     losses = [float(view.train_on_batch({"rgb": x.astype("float32")}, np.array([0, 1, 2, 0]))) for _ in range(3)]
     assert all(np.isfinite(losses))
+
+
+def test_the_hybrid_trains_under_mixed_bfloat16_with_its_centers_kept_in_float32(tmp_path):
+    # Under a mixed policy Keras hands a layer its float32 variables cast to the compute dtype; the center loss
+    # then mixed a bfloat16 center with a float32 embedding and the first training step failed.
+    from hybridvid_lib.training import compile_for_training, model_inputs, training_view
+
+    smoke = resolve_settings("smoke")
+    with precision_policy("mixed_bfloat16"):
+        keras.utils.set_random_seed(0)
+        model = build_model("hybrid", smoke, 3, feature_dims=(8, 8))
+    centers = model.get_layer("center_loss")
+    assert model.get_layer("bilstm_1").compute_dtype == "bfloat16"
+    assert centers.centers.dtype == "float32" and model.get_layer("embedding").compute_dtype == "float32"
+    trainable = training_view(model)
+    compile_for_training(trainable, 1e-3)
+    y = np.array([0, 1, 2, 0])
+    x = model_inputs({"features": np.random.default_rng(0).normal(size=(4, 2, 16)).astype("float32")}, trainable, y)
+    losses = [trainable.train_on_batch(x, y, return_dict=True)["loss"] for _ in range(3)]
+    assert all(np.isfinite(losses))
+    moved = centers.centers.numpy()
+    assert moved.dtype == np.float32 and np.all(np.abs(moved).sum(axis=1) > 0)  # every class's center moved
+    model.save(tmp_path / "hybrid.keras")
+    again = keras.models.load_model(tmp_path / "hybrid.keras", safe_mode=True)
+    np.testing.assert_array_equal(again.get_layer("center_loss").centers.numpy(), moved)
