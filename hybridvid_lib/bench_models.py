@@ -32,7 +32,9 @@ compiles the training step with XLA, ``--frame-size`` changes the clips' side. T
 model's fraction is then its speed against the float32 limit, the figure that says whether the policy pays. Measured
 on a 2-core AVX-512 EPYC with bfloat16 instructions (cpu profile, one TensorFlow thread, 12 ``train_on_batch`` steps
 after 3): ``i3d_rgb`` 98 ms a step in float32, 79 ms in ``mixed_bfloat16``; ``i3d_flow`` 94 ms in both; ``i3d_rgb``
-under XLA (``fit`` on the cpu clips) 2.3 s a step against 0.11 s without. README.md has the two-thread figures.
+under XLA (``fit`` on the cpu clips) 2.3 s a step against 0.11 s without. README.md has the two-thread figures. A
+bfloat16 3D model on a CPU is timed with wrong kernel gradients (:mod:`hybridvid_lib.scale.precision`): its figure
+is a speed, not a way to train it.
 """
 
 from __future__ import annotations
@@ -353,7 +355,7 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
 
     Returns:
         A JSON-ready dict: ``profile``, ``batch_size``, ``num_frames``, ``frame_size``, ``precision``,
-        ``jit_compile``, ``steps``, ``device``,
+        ``cpu_bfloat16`` (the CPU has bfloat16 instructions), ``jit_compile``, ``steps``, ``device``,
         ``threads`` (``cpu_count``, ``intra_op``, ``inter_op``; 0 means TensorFlow's default),
         ``matmul_gflops`` and ``models``: name -> ``{"params", "gflops_per_clip", "train_clips_per_s",
         "infer_clips_per_s", "train_fraction_of_matmul", "infer_fraction_of_matmul", "train_step_s",
@@ -371,7 +373,7 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
     from hybridvid_lib.config import resolve_settings
     from hybridvid_lib.data.synth.actions import CLASSES
     from hybridvid_lib.models import list_models, model_info
-    from hybridvid_lib.scale.precision import resolve_precision
+    from hybridvid_lib.scale.precision import cpu_has_bfloat16, resolve_precision
 
     for key, value in (("steps", steps), ("warmup", warmup)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -406,6 +408,7 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
         "num_frames": settings.num_frames,
         "frame_size": settings.frame_size,
         "precision": policy,
+        "cpu_bfloat16": cpu_has_bfloat16(),
         "jit_compile": settings.jit_compile,
         "steps": steps,
         "device": _device_name(),

@@ -121,7 +121,7 @@ def train_and_evaluate(
 
     from hybridvid_lib.scale.distribution import (get_strategy, model_in_scope, synchronize_batch_norm,
                                                   worker_role)
-    from hybridvid_lib.scale.precision import device_batch_size, precision_policy
+    from hybridvid_lib.scale.precision import check_policy_for_model, device_batch_size, precision_policy
 
     inputs = model_info(name)["inputs"]  # an unknown name fails here, before any data is read
     options = {**(dataset_options(name, ds) if model is None else {}), **(options or {})}
@@ -135,11 +135,12 @@ def train_and_evaluate(
     role = worker_role(strategy)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     set_seed(seed)
-    with precision_policy(settings), scope:
+    with precision_policy(settings) as policy, scope:
         if model is None:
             model = build_model(name, settings, ds.num_classes, **options)
         elif strategy is not None:
             model = model_in_scope(model, strategy)  # built by hand outside the scope: its copy inside
+        check_policy_for_model(model, policy)  # before any data is read or any epoch is spent
         if strategy is not None and strategy.num_replicas_in_sync > 1:
             synchronize_batch_norm(model)  # global batch statistics: the arithmetic of one device
         if init_from is not None:

@@ -5,10 +5,10 @@ last on; every profile takes them as overrides, e.g. ``resolve_settings("cpu", s
 ``hybridvid train --strategy mirrored``, or a notebook's ``STRATEGY`` parameter):
 
 ===============  ============================================================================
-``precision``    ``float32``; ``mixed_float16`` (GPUs); ``mixed_bfloat16`` (GPUs and CPUs with
-                 bfloat16 support: float16 3D pooling has no CPU kernel); ``auto`` picks
-                 ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a CPU that has bfloat16
-                 instructions, else ``float32`` (:func:`.precision.resolve_precision`)
+``precision``    ``float32``; ``mixed_float16`` (GPUs); ``mixed_bfloat16`` (GPUs; on a CPU 2D and
+                 sequence models only: float16 3D pooling has no CPU kernel and bfloat16 3D
+                 convolutions get wrong gradients there); ``auto`` picks ``mixed_float16`` on a
+                 GPU, else ``float32`` (:func:`.precision.resolve_precision`)
 ``jit_compile``  XLA for the training step: ``auto`` (Keras' choice: on with a GPU, off on a
                  CPU), ``on``, ``off``
 ``strategy``     ``default`` (one device), ``mirrored`` (every local GPU, or every logical CPU

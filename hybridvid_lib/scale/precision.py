@@ -13,9 +13,13 @@ policy; ``mixed_bfloat16`` has float32's range and needs none. Which one a devic
 
 - GPUs: ``mixed_float16`` (tensor cores); bfloat16 too on recent ones.
 - CPUs: never ``mixed_float16``: TensorFlow has no half-precision kernel for 3D max / average
-  pooling on CPU, so C3D and I3D would fail. ``mixed_bfloat16`` runs where the CPU has bfloat16
-  instructions (``avx512_bf16`` or ``amx_bf16``) and was about 1.6x faster on such a machine;
-  elsewhere it is emulated and slower than float32, so ``auto`` keeps float32 there.
+  pooling on CPU, so C3D and I3D would fail. ``auto`` keeps float32 on every CPU. ``mixed_bfloat16``
+  runs 2D and sequence models (fastest where the CPU has bfloat16 instructions, ``avx512_bf16`` or
+  ``amx_bf16``), but TensorFlow 2.21's bfloat16 gradient of a 3D convolution's kernel on CPU is wrong
+  when the input is 2 steps long and the kernel 3 (measured: 95-144% relative error, or NaN, against
+  float32, where 3, 4 or 5 steps give 0.4%). I3D's last blocks and C3D's conv5 see 2 steps at the
+  course's clip lengths, and I3D's training turned to NaN in its second step; so a model with a 3D
+  convolution is refused under ``mixed_bfloat16`` without a GPU (:func:`check_policy_for_model`).
 """
 
 from __future__ import annotations
@@ -50,11 +54,11 @@ def cpu_has_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
     return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
-def resolve_precision(precision: str, *, has_gpu: bool | None = None, cpu_bf16: bool | None = None) -> str:
+def resolve_precision(precision: str, *, has_gpu: bool | None = None) -> str:
     """The Keras policy name for a ``precision`` setting on this machine.
 
-    ``auto`` -> ``mixed_float16`` with a GPU, ``mixed_bfloat16`` on a CPU with bfloat16
-    instructions, else ``float32``. An explicit ``mixed_float16`` without a GPU is refused:
+    ``auto`` -> ``mixed_float16`` with a GPU, else ``float32`` (see the module docstring for why not
+    ``mixed_bfloat16`` on a CPU). An explicit ``mixed_float16`` without a GPU is refused:
     3D pooling has no float16 CPU kernel.
 
     Raises:
@@ -68,11 +72,30 @@ def resolve_precision(precision: str, *, has_gpu: bool | None = None, cpu_bf16: 
     if precision == "auto":
         if has_gpu:
             return "mixed_float16"
-        return "mixed_bfloat16" if (cpu_has_bfloat16() if cpu_bf16 is None else cpu_bf16) else "float32"
+        return "float32"
     if precision == "mixed_float16" and not has_gpu:
         raise SettingsError("precision 'mixed_float16' needs a GPU: TensorFlow has no float16 kernel for 3D "
                             "pooling on CPU. Use 'mixed_bfloat16' (CPUs with bfloat16 support) or 'float32'.")
     return precision
+
+
+def check_policy_for_model(model, policy: str, *, has_gpu: bool | None = None) -> None:
+    """Refuse ``mixed_bfloat16`` on a machine without a GPU for a model with a 3D convolution.
+
+    Raises:
+        SettingsError: one sentence naming the first such layer (its kernel gradient would be wrong
+            there; module docstring).
+    """
+    import keras
+
+    if policy != "mixed_bfloat16" or (bool(gpu_devices()) if has_gpu is None else has_gpu):
+        return
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Conv3D):
+            raise SettingsError(
+                f"precision 'mixed_bfloat16' without a GPU cannot train {model.name}: TensorFlow's bfloat16 "
+                f"gradient of a 3D convolution ({layer.name}) is wrong on a CPU for inputs 2 steps long. Use "
+                "'float32' (or 'auto') on a CPU.")
 
 
 @contextlib.contextmanager
