@@ -314,17 +314,8 @@ def bench_model(name: str, settings, *, num_classes: int, steps: int = DEFAULT_S
 
 
 def compute_dtype(model) -> str:
-    """The dtype most of ``model``'s weighted layers compute in (``"float32"``, ``"bfloat16"`` ...).
-
-    Under a mixed policy Keras keeps the softmax and normalisation statistics where the model says (the
-    kit's classifiers are float32), so the majority of the layers with weights is what the policy changed.
-    """
-    counts: dict[str, int] = {}
-    for layer in model._flatten_layers(include_self=False):
-        if layer.weights and not getattr(layer, "_layers", None):
-            dtype = str(layer.compute_dtype)
-            counts[dtype] = counts.get(dtype, 0) + 1
-    return max(counts, key=counts.get) if counts else "float32"
+    """The dtype ``model`` computes in (``"float32"``, ``"bfloat16"`` ...): its policy, the one it was built under."""
+    return str(model.dtype_policy.compute_dtype)
 
 
 def _threads() -> dict[str, int]:

@@ -75,7 +75,7 @@ def resolve_precision(precision: str, *, has_gpu: bool | None = None) -> str:
         return "float32"
     if precision == "mixed_float16" and not has_gpu:
         raise SettingsError("precision 'mixed_float16' needs a GPU: TensorFlow has no float16 kernel for 3D "
-                            "pooling on CPU. Use 'mixed_bfloat16' (CPUs with bfloat16 support) or 'float32'.")
+                            "pooling on CPU. Use 'float32' ('mixed_bfloat16' only for models without 3D convolutions).")
     return precision
 
 
