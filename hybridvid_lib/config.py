@@ -82,6 +82,20 @@ class Settings:
         """Return a copy with some fields changed (same checks as :func:`resolve_settings`)."""
         return _apply_overrides(self, overrides)
 
+    def with_frame_size(self, frame_size: int) -> "Settings":
+        """A copy whose clips are ``frame_size`` pixels square, everything that depends on that size with them.
+
+        The resize and the decoded cache keep the profile's ratio to the crop (72 for 64 in ``cpu``, so the
+        random crop moves as far in proportion), and the flow is computed at the crop's size, as in every
+        profile. The same ``frame_size`` returns the settings unchanged.
+        """
+        if frame_size == self.frame_size:
+            return self
+        side = round(frame_size * self.short_side / self.frame_size)
+        cache = round(frame_size * self.cache_short_side / self.frame_size)
+        flow = round(frame_size * self.flow_size / self.frame_size)
+        return self.replace(frame_size=frame_size, short_side=side, cache_short_side=cache, flow_size=flow)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, JSON-serialisable (tuples become lists)."""
         out = dataclasses.asdict(self)
@@ -345,6 +359,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "TEST_CLIPS": (_whole(1, True), "None or a whole number >= 1, like 5"),
     "HARD_GROUPS": (_whole(1, True), "None or a whole number >= 1, like 8"),
     "FEATURE_FRAMES": (_whole(1, True), "None or a whole number >= 1, like 16"),
+    "FRAME_SIZE": (_whole(16, True), "None or a whole number of pixels >= 16, like 80"),
     "SPLIT": (_whole(1, False), "a split number >= 1, like 1"),
     "VAL_FRACTION": (_number(0.0, 1.0, False), "a fraction between 0 and 1, like 0.2"),
     "CENTER_WEIGHT": (_number(0.0, None, True), "None or a number >= 0, like 0.01"),

@@ -108,3 +108,15 @@ def test_importing_the_settings_loads_neither_opencv_nor_tensorflow():
             "print(sorted(m for m in ('cv2', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_larger_frame_size_scales_the_resize_the_cache_and_the_flow_with_the_crop():
+    cpu = PROFILES["cpu"]
+    big = cpu.with_frame_size(80)
+    assert (big.frame_size, big.short_side, big.cache_short_side, big.flow_size) == (80, 90, 90, 80)
+    assert big.replace(frame_size=64, short_side=72, cache_short_side=72, flow_size=64) == cpu  # nothing else moved
+    assert cpu.with_frame_size(64) is cpu
+    gpu = PROFILES["gpu"].with_frame_size(224)
+    assert (gpu.short_side, gpu.cache_short_side, gpu.flow_size) == (256, 256, 224)
+    with pytest.raises(SettingsError, match="frame_size"):
+        cpu.with_frame_size(0)

@@ -65,16 +65,29 @@ def test_the_document_check_names_what_is_wrong():
 
 def test_chapter_08_must_read_its_features_at_the_streams_clip_length():
     """The heads' features come from clips as long as the streams' training clips (16 frames on cpu, 8 in smoke)."""
-    ok = good_document(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=16, feature_steps=2)
+    ok = good_document(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=16, feature_steps=2,
+                       frame_size=80)
     check_metrics_document(ok, notebook="08_evaluation_and_ablation", profile="cpu", seed=0)
-    smoke = good_document(notebook="08_evaluation_and_ablation", feature_frames=8, feature_steps=1)
+    smoke = good_document(notebook="08_evaluation_and_ablation", feature_frames=8, feature_steps=1, frame_size=32)
     check_metrics_document(smoke, notebook="08_evaluation_and_ablation", profile="smoke", seed=0)
-    longer = good_document(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=40, feature_steps=5)
+    longer = good_document(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=40, feature_steps=5,
+                           frame_size=80)
     with pytest.raises(AssertionError, match="40-frame clips; the cpu streams train on 16"):
         check_metrics_document(longer, notebook="08_evaluation_and_ablation", profile="cpu", seed=0)
     unsaid = good_document(notebook="08_evaluation_and_ablation", profile="cpu")
     with pytest.raises(AssertionError, match="None-frame clips"):
         check_metrics_document(unsaid, notebook="08_evaluation_and_ablation", profile="cpu", seed=0)
+
+
+def test_chapter_08_must_say_its_frame_size_and_never_shrink_the_profiles():
+    """The video rows read frames at least as large as the profile's (80 px on cpu); the document says which."""
+    doc = dict(notebook="08_evaluation_and_ablation", profile="cpu", feature_frames=16, feature_steps=2)
+    for size, error in ((None, "None px"), (48, "48 px; the cpu profile's are 64")):
+        with pytest.raises(AssertionError, match=error):
+            check_metrics_document(good_document(**doc, frame_size=size), notebook="08_evaluation_and_ablation",
+                                   profile="cpu", seed=0)
+    check_metrics_document(good_document(**doc, frame_size=64), notebook="08_evaluation_and_ablation",
+                           profile="cpu", seed=0)
 
 
 @pytest.mark.slow

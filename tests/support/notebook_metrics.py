@@ -49,6 +49,10 @@ def check_metrics_document(doc: dict, *, notebook: str, profile: str | None, see
             f"chapter 08's heads read features of {doc.get('feature_frames')}-frame clips; the {profile} streams "
             f"train on {frames}")
         assert doc.get("feature_steps") == output_steps(frames), "chapter 08's feature_steps do not match its clips"
+        size, least = doc.get("frame_size"), resolve_settings(profile).frame_size
+        assert isinstance(size, int) and size >= least, (
+            f"chapter 08's video rows read frames of {size!r} px; the {profile} profile's are {least}, and the rows "
+            "are never given smaller ones")
     for result in doc["results"]:
         accuracy = result["test_accuracy"]
         assert 0.0 <= accuracy <= 1.0, f"{result['model']}: test accuracy {accuracy} is outside [0, 1]"
