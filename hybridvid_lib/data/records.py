@@ -213,6 +213,8 @@ class DatasetSplit:
         up, seeded); missing and unreadable ones stay listed on their side. ``test`` is
         unchanged, so results stay comparable with runs that used no validation set.
         Model choices (epochs, sizes) are made on ``val``; ``test`` is looked at once.
+        ``fraction=0`` holds nothing out: every training group trains (the final runs of a choice made
+        earlier on validation groups, as chapter 08 does); ``val`` stays empty and a note says so.
 
         Raises:
             DatasetError: the split already has a validation set, or ``train`` has fewer than 2 groups.
@@ -222,6 +224,9 @@ class DatasetSplit:
         if self.val:
             raise DatasetError(f"This {self.format} split already has a validation set "
                                f"({len(self.val)} samples); carve it once.")
+        if fraction == 0:
+            note = f"validation: none held out; all {len(self.train)} training samples train"
+            return dataclasses.replace(self, notes=[*self.notes, note])
         train, val = train_val_split(self.train, fraction, seed=seed)
         note = (f"validation: {len(val)} of {len(self.train)} training samples "
                 f"({len({r.group for r in val})} groups, seed {seed}) held out")

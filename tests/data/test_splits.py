@@ -80,6 +80,16 @@ def test_with_validation_moves_whole_groups_out_of_train_and_keeps_test():
         carved.with_validation(0.2)
 
 
+def test_with_validation_of_zero_keeps_every_training_sample_and_says_so():
+    train = [record(f"g{g}", n) for g in range(4) for n in range(3)]
+    split = DatasetSplit(format="folder", split=1, classes=["c0"], video_root=Path("/v"), train=list(train),
+                         test=[record("t1", 1)])
+    whole = split.with_validation(0, seed=3)
+    assert whole.train == train and whole.val == [] and whole.test == split.test
+    assert whole.notes[-1] == "validation: none held out; all 12 training samples train"
+    assert whole.with_validation(0.5).val  # nothing was carved, so a validation set can still be
+
+
 def test_train_val_split_keeps_groups_whole_and_is_reproducible():
     records = [record(f"actor{g}", n, label=g % 2) for g in range(10) for n in range(3)]
     train, val = train_val_split(records, val_fraction=0.2, seed=0)

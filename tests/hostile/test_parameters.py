@@ -58,8 +58,10 @@ def test_the_setup_cell_checks_the_parameters_before_using_them(notebook, monkey
     ("PROFILE", "fast", "PROFILE expects one of the profiles smoke, cpu, gpu; got 'fast'"),
     ("EPOCHS", True, "got True"),
     ("SPLIT", 0, "SPLIT expects a split number >= 1"),
-    ("VAL_FRACTION", 1.5, "VAL_FRACTION expects a fraction between 0 and 1"),
-    ("VAL_FRACTION", math.nan, "VAL_FRACTION expects a fraction"),
+    ("VAL_FRACTION", 1.5, "VAL_FRACTION expects 0 (no validation groups) or a fraction between 0 and 1"),
+    ("VAL_FRACTION", math.nan, "VAL_FRACTION expects 0 (no validation groups) or a fraction"),
+    ("VAL_FRACTION", -0.2, "VAL_FRACTION expects 0 (no validation groups) or a fraction"),
+    ("VAL_FRACTION", False, "got False"),
     ("DATASET", "kinetics", "one of the datasets stickactions, ucf101, hmdb51"),
     ("PRESET", "huge", "None or a StickActions preset name"),
     ("FLOW_MEAN_SUBTRACTION", "yes", "FLOW_MEAN_SUBTRACTION expects True or False"),
@@ -73,6 +75,11 @@ def test_a_wrong_parameter_is_one_sentence_naming_it(name, value, words):
         check_parameters({"PROFILE": "smoke", "SEED": 0, name: value})
     message = str(caught.value)
     assert words in message and "\n" not in message and message.endswith(".")
+
+
+def test_no_validation_groups_is_a_valid_fraction():
+    for value in (0, 0.0, 0.2):
+        check_parameters({"PROFILE": "smoke", "SEED": 0, "VAL_FRACTION": value})
 
 
 @pytest.mark.parametrize("overrides, words", [
