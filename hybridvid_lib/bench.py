@@ -204,10 +204,8 @@ def bench_pipeline(root: Path | None = None, *, num_videos: int = 48, epochs: in
         passes = [_timed_epoch(tutorial_dataset(records, num_frames, frame_size), total=n,
                                desc="tutorial generator", progress=progress)]
 
-        cache_side = max(frame_size, round(frame_size * 1.125))
-        settings = resolve_settings("cpu", frame_size=frame_size, short_side=cache_side,
-                                    cache_short_side=cache_side, num_frames=num_frames,
-                                    frame_stride=FRAME_STEP, batch_size=BATCH_SIZE)
+        settings = resolve_settings("cpu", num_frames=num_frames, frame_stride=FRAME_STEP,
+                                    batch_size=BATCH_SIZE).with_frame_size(frame_size)
         pipe = build_pipeline(subset, "train", settings, inputs=("rgb",), training=True, seed=0,
                               sampling="stride")
         for epoch in range(epochs):

@@ -341,8 +341,8 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
         precision: the ``precision`` setting to build and train under (``None``: the profile's); the result's
             ``precision`` is the policy it resolved to on this machine.
         jit_compile: the ``jit_compile`` setting (``auto``, ``on``, ``off``; ``None``: the profile's).
-        frame_size: the clips' side in pixels (``None``: the profile's); the profile's ``short_side`` and
-            ``cache_short_side`` grow with it when smaller, as only the clip is timed.
+        frame_size: the clips' side in pixels (``None``: the profile's); the sizes that follow it scale with it
+            (:meth:`~hybridvid_lib.config.Settings.with_frame_size`), as a notebook at that size would run.
 
     Returns:
         A JSON-ready dict: ``profile``, ``batch_size``, ``num_frames``, ``frame_size``, ``precision``,
@@ -374,9 +374,7 @@ def bench_models(names: Sequence[str] | None = None, *, profile: str | None = No
         model_info(name)  # an unknown name fails here, before anything is timed
     settings = resolve_settings(profile, batch_size=batch_size, precision=precision, jit_compile=jit_compile)
     if frame_size is not None:
-        side = max(settings.short_side, int(frame_size))
-        settings = settings.replace(frame_size=frame_size, short_side=side,
-                                    cache_short_side=max(settings.cache_short_side, side))
+        settings = settings.with_frame_size(int(frame_size))
     policy = resolve_precision(settings.precision)  # mixed_float16 without a GPU stops here, before any timing
     sequence = (feature_sequence_shape(settings)
                 if any("features" in model_info(n)["inputs"] for n in names) else None)

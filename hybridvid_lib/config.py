@@ -303,6 +303,11 @@ def _number(low: float, high: float | None, optional: bool) -> Callable[[Any], b
     return ok
 
 
+def _held_out_fraction(value: Any) -> bool:
+    """A validation fraction: 0 (hold nothing out) or a fraction strictly between 0 and 1."""
+    return (value == 0 and not isinstance(value, bool)) or _number(0.0, 1.0, False)(value)
+
+
 def _text(optional: bool, allow_empty: bool = True) -> Callable[[Any], bool]:
     def ok(value: Any) -> bool:
         if value is None:
@@ -361,8 +366,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "FEATURE_FRAMES": (_whole(1, True), "None or a whole number >= 1, like 16"),
     "FRAME_SIZE": (_whole(16, True), "None or a whole number of pixels >= 16, like 80"),
     "SPLIT": (_whole(1, False), "a split number >= 1, like 1"),
-    "VAL_FRACTION": (lambda v: v == 0 and not isinstance(v, bool) or _number(0.0, 1.0, False)(v),
-                     "0 (no validation groups) or a fraction between 0 and 1, like 0.2"),
+    "VAL_FRACTION": (_held_out_fraction, "0 (no validation groups) or a fraction between 0 and 1, like 0.2"),
     "CENTER_WEIGHT": (_number(0.0, None, True), "None or a number >= 0, like 0.01"),
     "ABLATION_SEEDS": (_seed_list, "None or whole numbers >= 0, like [0, 1, 2], '0,1,2' or 3"),
     "DATASET": (_one_of(_formats), "one of the datasets stickactions, ucf101, hmdb51"),
