@@ -11,6 +11,7 @@
 ``TemporalAttention``  additive attention pooling over time, weights returned (:mod:`.temporal_attention`)
 ``CenterLoss``      Wen et al.'s center loss, centers as saved state updated in training (:mod:`.center_loss`)
 ``StreamFusion``    streams side by side along the features, concatenated or summed (:mod:`.stream_fusion`)
+``FusedBatchNormalization``  Keras' batch norm, trained with TensorFlow's fused kernel (:mod:`.fused_batch_norm`)
 ==================  ====================================================================
 
 Importing this package registers every layer, so ``keras.saving.load_model`` can read a
@@ -27,6 +28,7 @@ layer computes come in addition to it.
 from hybridvid_lib.layers.center_loss import CenterLoss
 from hybridvid_lib.layers.class_token import ClassToken
 from hybridvid_lib.layers.fold_persons import FoldPersons
+from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
 from hybridvid_lib.layers.graph_conv import GraphConv
 from hybridvid_lib.layers.person_mean import PersonMean
 from hybridvid_lib.layers.position_encoding import PositionEncoding
@@ -35,5 +37,5 @@ from hybridvid_lib.layers.temporal_attention import TemporalAttention
 from hybridvid_lib.layers.temporal_mean import TemporalMean
 from hybridvid_lib.layers.transformer_block import TransformerBlock
 
-__all__ = ["CenterLoss", "ClassToken", "FoldPersons", "GraphConv", "PersonMean", "PositionEncoding", "StreamFusion", "TemporalAttention",
-           "TemporalMean", "TransformerBlock"]
+__all__ = ["CenterLoss", "ClassToken", "FoldPersons", "FusedBatchNormalization", "GraphConv", "PersonMean",
+           "PositionEncoding", "StreamFusion", "TemporalAttention", "TemporalMean", "TransformerBlock"]

@@ -21,6 +21,7 @@ convolutions are about 20 times slower (``PITFALLS.md``).
 from __future__ import annotations
 
 from hybridvid_lib.config import Settings
+from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.tf_setup import import_tensorflow
 
@@ -53,7 +54,7 @@ def build_c3d_backbone(settings: Settings, *, width: float | None = None) -> ker
             suffix = "" if convolutions == 1 else "ab"[k]
             x = layers.Conv3D(max(4, round(channels * scale)), 3, padding="same", use_bias=False,
                               name=f"conv{group}{suffix}")(x)
-            x = layers.BatchNormalization(name=f"bn{group}{suffix}")(x)
+            x = FusedBatchNormalization(name=f"bn{group}{suffix}")(x)
             x = layers.ReLU(name=f"relu{group}{suffix}")(x)
         pool = (1, 2, 2) if group == 1 else (2, 2, 2)  # the first pooling keeps every frame
         x = layers.MaxPooling3D(pool, strides=pool, padding="same", name=f"pool{group}")(x)

@@ -42,6 +42,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from hybridvid_lib.config import Settings
+from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
 from hybridvid_lib.layers import TemporalMean
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.models.trained import copy_backbone_weights
@@ -104,7 +105,7 @@ def build_frame_encoder(
         kernel, stride = (5, 2) if i == 0 else (3, 1)
         stack += [
             layers.Conv2D(f, kernel, strides=stride, padding="same", use_bias=False, name=f"conv{i + 1}"),
-            layers.BatchNormalization(name=f"bn{i + 1}"),
+            FusedBatchNormalization(name=f"bn{i + 1}"),
             layers.ReLU(name=f"relu{i + 1}"),
             layers.MaxPooling2D(2, name=f"pool{i + 1}"),
         ]

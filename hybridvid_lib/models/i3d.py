@@ -40,6 +40,7 @@ import math
 from typing import Any
 
 from hybridvid_lib.config import Settings
+from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.tf_setup import import_tensorflow
 
@@ -151,7 +152,7 @@ def _unit(x, channels: int, kernel, scope: str, *, stride=(1, 1, 1), rank: int =
     name = _named(layer_name(scope), rank)
     x = conv(channels, kernel, strides=stride, padding="same", use_bias=False,
              name=_named(f"{layer_name(scope)}.conv_3d", rank))(x)
-    x = layers.BatchNormalization(scale=False, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
+    x = FusedBatchNormalization(scale=False, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
                                   name=f"{name}.batch_norm")(x)
     return layers.ReLU(name=f"{name}.relu")(x)
 

@@ -51,7 +51,7 @@ from typing import Sequence, Union
 
 from hybridvid_lib.config import Settings
 from hybridvid_lib.data.skeletons import get_skeleton_graph
-from hybridvid_lib.layers import FoldPersons, GraphConv, PersonMean, TemporalMean
+from hybridvid_lib.layers import FoldPersons, FusedBatchNormalization, GraphConv, PersonMean, TemporalMean
 from hybridvid_lib.models.graph_partitions import PARTITION_STRATEGIES, graph_partitions
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.models.trained import copy_backbone_weights
@@ -135,13 +135,13 @@ def stgcn_block(x, channels: int, adjacency, *, stride: int = 1, residual: bool 
         shortcut = x
     else:
         shortcut = layers.Conv2D(channels, 1, strides=(stride, 1), use_bias=False, name=f"{name}_residual_conv")(x)
-        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_residual_bn")(shortcut)
+        shortcut = FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_residual_bn")(shortcut)
     y = GraphConv(channels, adjacency, edge_importance=edge_importance, name=f"{name}_gcn")(x)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_gcn_bn")(y)
+    y = FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_gcn_bn")(y)
     y = layers.ReLU(name=f"{name}_gcn_relu")(y)
     y = layers.Conv2D(channels, (temporal_kernel, 1), strides=(stride, 1), padding="same", use_bias=False,
                       name=f"{name}_tcn")(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_tcn_bn")(y)
+    y = FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_tcn_bn")(y)
     y = layers.Dropout(dropout, name=f"{name}_dropout")(y)
     if shortcut is not None:
         y = layers.Add(name=f"{name}_add")([y, shortcut])
@@ -206,7 +206,7 @@ def build_stgcn_backbone(
     x = joints if persons is None else FoldPersons(name="fold_persons")(joints)  # (B*M, T, J, C)
     # data_bn: one mean and variance per joint and channel (ST-GCN's BatchNorm1d over V * C).
     x = layers.Reshape((t, j * channels), name="data_bn_flatten")(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="data_bn")(x)
+    x = FusedBatchNormalization(momentum=BN_MOMENTUM, name="data_bn")(x)
     x = layers.Reshape((t, j, channels), name="data_bn_unflatten")(x)
     for i, (width_i, stride) in enumerate(pairs):
         x = stgcn_block(x, width_i, adjacency, stride=stride, residual=i > 0, temporal_kernel=temporal_kernel,
