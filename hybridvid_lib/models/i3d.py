@@ -9,8 +9,9 @@ and the released definition (``i3d.py`` of ``deepmind/kinetics-i3d``), layer by 
     -> Mixed_5b, Mixed_5c -> Logits: AvgPool 2x7x7 (valid, stride 1), dropout, Conv3d_0c_1x1 (bias),
     squeezed over space, averaged over time
 
-Every unit is ``Conv3D`` (padding SAME, no bias) + ``BatchNormalization`` (no scale, epsilon 1e-3) + ReLU;
-every Mixed block has four branches (1x1x1; 1x1x1 -> 3x3x3; 1x1x1 -> 3x3x3; 3x3x3 max pool -> 1x1x1),
+Every unit is ``Conv3D`` (padding SAME, no bias) + ``BatchNormalization`` (no scale, epsilon 1e-3) + ReLU
+(the batch norm is :class:`~hybridvid_lib.layers.FusedBatchNormalization`: Keras' layer, trained through
+TensorFlow's fused kernel); every Mixed block has four branches (1x1x1; 1x1x1 -> 3x3x3; 1x1x1 -> 3x3x3; 3x3x3 max pool -> 1x1x1),
 concatenated. Pooling is SAME except the final average pool.
 
 Layer names follow the released variable scopes with ``.`` for ``/`` (Keras names cannot hold ``/``):
