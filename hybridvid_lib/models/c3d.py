@@ -21,7 +21,7 @@ convolutions are about 20 times slower (``PITFALLS.md``).
 from __future__ import annotations
 
 from hybridvid_lib.config import Settings
-from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
+from hybridvid_lib.layers import FusedBatchNormalization
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.tf_setup import import_tensorflow
 

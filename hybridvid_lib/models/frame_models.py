@@ -42,8 +42,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from hybridvid_lib.config import Settings
-from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
-from hybridvid_lib.layers import TemporalMean
+from hybridvid_lib.layers import FusedBatchNormalization, TemporalMean
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.models.trained import copy_backbone_weights
 from hybridvid_lib.tf_setup import import_tensorflow

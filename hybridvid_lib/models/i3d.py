@@ -11,8 +11,8 @@ and the released definition (``i3d.py`` of ``deepmind/kinetics-i3d``), layer by 
 
 Every unit is ``Conv3D`` (padding SAME, no bias) + ``BatchNormalization`` (no scale, epsilon 1e-3) + ReLU
 (the batch norm is :class:`~hybridvid_lib.layers.FusedBatchNormalization`: Keras' layer, trained through
-TensorFlow's fused kernel); every Mixed block has four branches (1x1x1; 1x1x1 -> 3x3x3; 1x1x1 -> 3x3x3; 3x3x3 max pool -> 1x1x1),
-concatenated. Pooling is SAME except the final average pool.
+TensorFlow's fused kernel); every Mixed block has four branches (1x1x1; 1x1x1 -> 3x3x3; 1x1x1 -> 3x3x3;
+3x3x3 max pool -> 1x1x1), concatenated. Pooling is SAME except the final average pool.
 
 Layer names follow the released variable scopes with ``.`` for ``/`` (Keras names cannot hold ``/``):
 ``Mixed_4b.Branch_1.Conv3d_0b_3x3.conv_3d`` is the checkpoint's ``Mixed_4b/Branch_1/Conv3d_0b_3x3/conv_3d``.
@@ -41,7 +41,7 @@ import math
 from typing import Any
 
 from hybridvid_lib.config import Settings
-from hybridvid_lib.layers.fused_batch_norm import FusedBatchNormalization
+from hybridvid_lib.layers import FusedBatchNormalization
 from hybridvid_lib.models.registry import register_model
 from hybridvid_lib.tf_setup import import_tensorflow
 
@@ -154,7 +154,7 @@ def _unit(x, channels: int, kernel, scope: str, *, stride=(1, 1, 1), rank: int =
     x = conv(channels, kernel, strides=stride, padding="same", use_bias=False,
              name=_named(f"{layer_name(scope)}.conv_3d", rank))(x)
     x = FusedBatchNormalization(scale=False, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
-                                  name=f"{name}.batch_norm")(x)
+                                name=f"{name}.batch_norm")(x)
     return layers.ReLU(name=f"{name}.relu")(x)
 
 
