@@ -13,7 +13,7 @@ from hybridvid_lib.models import build_model, model_info  # noqa: E402
 from hybridvid_lib.models.registry import output_probs  # noqa: E402
 
 SMOKE = resolve_settings("smoke")
-SMALL = {"feature_dims": (6, 6), "units": 8, "dense": 8, "dropout": 0.0}
+SMALL = {"feature_dims": (6, 6), "units": 8, "dense": 8, "dropout": 0.0, "feature_dropout": 0.0}
 HEADS = {"i3d_lstm": {k: v for k, v in SMALL.items()}, "i3d_bilstm": {**SMALL, "num_layers": 2},
          "i3d_bilstm_attention": {**SMALL, "num_layers": 2, "attention_units": 4}}
 
@@ -48,6 +48,31 @@ def test_the_attention_head_returns_weights_over_the_steps_and_its_pooled_embedd
     out = model.predict_on_batch(sequences(steps=7))
     assert out["attention"].shape == (4, 7) and np.allclose(out["attention"].sum(1), 1, atol=1e-5)
     assert out["embedding"].shape == (4, 16)  # 2 x units: both directions
+
+
+@pytest.mark.parametrize("name", sorted(HEADS) + ["hybrid"])
+def test_fused_features_are_dropped_in_training_only_at_the_released_i3d_classifiers_rate(name):
+    from hybridvid_lib.models.sequence_heads import DEFAULT_FEATURE_DROPOUT
+
+    options = {k: v for k, v in HEADS["i3d_bilstm_attention" if name == "hybrid" else name].items()
+               if k != "feature_dropout"}
+    keras.utils.set_random_seed(0)
+    model = build_model(name, SMOKE, 3, **options)  # the default rate
+    layer = model.get_layer("feature_dropout")
+    assert layer.rate == DEFAULT_FEATURE_DROPOUT == 0.5
+    assert layer.input.shape[-1] == 12  # after the fusion, before any LSTM
+    plain = build_model(name, SMOKE, 3, **options, feature_dropout=0.0)
+    assert "feature_dropout" not in [layer.name for layer in plain.layers]
+    plain.set_weights(model.get_weights())  # the same weights: dropout adds none
+    x = sequences()
+    if name == "hybrid":
+        x = {**x, "label": np.array([0, 1, 2, 0], "int32")}
+    probs = lambda m, training: np.asarray(output_probs(m(x, training=training)))  # noqa: E731
+    np.testing.assert_allclose(probs(model, False), probs(plain, False), rtol=1e-5, atol=1e-6)  # inference: none
+    assert not np.allclose(probs(model, True), probs(plain, True), atol=1e-4)  # training: features dropped
+    np.testing.assert_allclose(probs(plain, True), probs(plain, False), rtol=1e-5, atol=1e-6)  # nothing else random
+    with pytest.raises(ValueError, match="feature_dropout is a rate in"):
+        build_model(name, SMOKE, 3, **options, feature_dropout=1.0)
 
 
 def test_sum_fusion_halves_the_lstm_input_and_needs_equal_streams():
