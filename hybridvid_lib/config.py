@@ -359,6 +359,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "EPOCHS": _EPOCHS,
     "FUSION_EPOCHS": _EPOCHS,
     "STREAM_EPOCHS": _EPOCHS,
+    "STREAM_SEED": (_whole(0, False), "a whole number >= 0, like 0"),
     "HEAD_EPOCHS": _EPOCHS,
     "FRAME_EPOCHS": _EPOCHS,
     "TEST_CLIPS": (_whole(1, True), "None or a whole number >= 1, like 5"),
